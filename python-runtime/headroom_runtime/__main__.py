@@ -1,0 +1,5 @@
+import sys
+
+from headroom_runtime.worker import main
+
+sys.exit(main())

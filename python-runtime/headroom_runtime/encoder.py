@@ -1,0 +1,83 @@
+"""Encoding through the real sentence-transformers library."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from headroom_runtime.devices import resolve_device
+from headroom_runtime.errors import BadModel, BadSpec
+from headroom_runtime.models import ResolvedModel, resolve_model
+
+
+@dataclass
+class LoadedModel:
+    resolved: ResolvedModel
+    device: str
+    model: Any  # SentenceTransformer
+    dim: int
+    max_seq_len: int
+    load_ms: float
+
+
+def load_model(name: str, device_request: str, max_seq_len: int | None) -> LoadedModel:
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    # The tokenizer warns for every over-long document; we count them instead.
+    hf_logging.set_verbosity_error()
+    started = time.perf_counter()
+    resolved = resolve_model(name)
+    device = resolve_device(device_request)
+    try:
+        model = SentenceTransformer(
+            resolved.path, device=device, trust_remote_code=False, local_files_only=True
+        )
+    except Exception as exc:
+        raise BadModel(f"model {name!r} could not be loaded from {resolved.path}: {exc}") from exc
+    if max_seq_len is not None:
+        limit = _position_limit(model)
+        if limit is not None and max_seq_len > limit:
+            raise BadSpec(f"--max-seq-len {max_seq_len} exceeds model {name!r}'s limit of {limit}")
+        model.max_seq_length = max_seq_len
+    # sentence-transformers 6 renamed the getter; 3-5 only have the old name.
+    getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    dim = getter()
+    length = model.max_seq_length
+    if dim is None or length is None:
+        raise BadModel(f"model {name!r} does not report its embedding dimension and max length")
+    return LoadedModel(
+        resolved=resolved,
+        device=device,
+        model=model,
+        dim=int(dim),
+        max_seq_len=int(length),
+        load_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def _position_limit(model: Any) -> int | None:
+    config = getattr(getattr(model[0], "auto_model", None), "config", None)
+    limit = getattr(config, "max_position_embeddings", None)
+    return int(limit) if isinstance(limit, int) else None
+
+
+def count_truncated(loaded: LoadedModel, texts: list[str]) -> int:
+    """Documents whose token count (special tokens included) exceeds the max length."""
+    ids = loaded.model.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+    return sum(1 for row in ids if len(row) > loaded.max_seq_len)
+
+
+def encode(loaded: LoadedModel, texts: list[str], batch_size: int) -> npt.NDArray[np.float32]:
+    matrix = loaded.model.encode(
+        texts,
+        batch_size=batch_size,
+        convert_to_numpy=True,
+        show_progress_bar=False,
+        normalize_embeddings=False,
+    )
+    return np.ascontiguousarray(matrix, dtype=np.float32)

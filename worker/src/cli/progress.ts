@@ -1,0 +1,73 @@
+/**
+ * How a run shows its progress: a bar on a terminal, a plain line every few
+ * seconds otherwise, one JSON object per line with --json.
+ */
+import cliProgress from 'cli-progress';
+import type { Progress, RunSummary } from '../engine/embedRun.js';
+
+export interface Reporter {
+  progress(event: Progress): void;
+  summary(summary: RunSummary): void;
+  close(): void;
+}
+
+const PLAIN_EVERY_MS = 5_000;
+
+export function jsonReporter(write: (line: string) => void): Reporter {
+  return {
+    progress: (event) => {
+      if (event.kind !== 'log') write(JSON.stringify({ event: event.kind, ...event }));
+    },
+    summary: (summary) => write(JSON.stringify({ event: 'summary', ...summary })),
+    close: () => undefined,
+  };
+}
+
+export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Reporter {
+  const bar = stream.isTTY
+    ? new cliProgress.SingleBar(
+        { format: 'embedding |{bar}| {percentage}% | chunk {value}/{total} | {rows} rows | eta {eta_formatted}', stream, hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  let lastPlain = 0;
+  const line = (text: string): void => {
+    if (bar?.isActive) bar.stop();
+    stream.write(`${text}\n`);
+  };
+  return {
+    progress(event) {
+      switch (event.kind) {
+        case 'started':
+          line(`run ${event.runDir}: ${event.chunksDone}/${event.chunksTotal} chunks done, ${event.rowsTotal} documents${event.recomputing ? `, ${event.recomputing} chunk(s) to recompute` : ''}`);
+          bar?.start(event.chunksTotal, event.chunksDone, { rows: 0 });
+          break;
+        case 'model':
+          if (!bar) line(`model ${event.model} (${event.source}) on ${event.device}, dim ${event.dim}`);
+          break;
+        case 'chunk':
+          if (bar) bar.update(event.chunksDone, { rows: event.rowsDone });
+          else if (performance.now() - lastPlain >= PLAIN_EVERY_MS || event.chunksDone === event.chunksTotal) {
+            lastPlain = performance.now();
+            line(`chunk ${event.chunksDone}/${event.chunksTotal}, ${event.rowsDone}/${event.rowsTotal} documents`);
+          }
+          break;
+        case 'log':
+          if (verbose) line(event.line);
+          break;
+        default:
+          break;
+      }
+    },
+    summary(summary) {
+      bar?.stop();
+      line(
+        `done: ${summary.rows} x ${summary.dim} embeddings in ${summary.runDir}/embeddings.npy ` +
+          `(${summary.truncated} truncated, ${summary.rowsEncoded} encoded this session in ${summary.seconds}s, ${summary.docsPerSecond} docs/s)`,
+      );
+    },
+    close() {
+      bar?.stop();
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/** What `headroom status` reports: read-only, safe while another process owns the run. */
+import { resolve } from 'node:path';
+import { readJournal } from '../runs/journal.js';
+import { liveOwner } from '../runs/lock.js';
+import { readManifest, runPaths } from '../runs/manifest.js';
+import { replay, type RunStatus } from '../runs/runState.js';
+
+export interface StatusReport {
+  runDir: string;
+  status: RunStatus;
+  model: string;
+  input: string;
+  chunksDone: number;
+  chunksTotal: number;
+  rowsDone: number;
+  rowsTotal: number;
+  truncated: number;
+  owner: number | null;
+  errors: string[];
+  lastInterruption: string | null;
+  embeddingsSha256: string | null;
+}
+
+export function runStatus(runDirArg: string): StatusReport {
+  const runDir = resolve(runDirArg);
+  const manifest = readManifest(runDir);
+  const paths = runPaths(runDir);
+  const { records } = readJournal(paths.journal);
+  const owner = liveOwner(paths.lock);
+  const state = replay(records, owner !== undefined);
+  const chunks = [...state.chunks.values()].filter((chunk) => chunk.model === manifest.spec.modelKey);
+  const interruption = records.filter((record) => record.type === 'run_interrupted').at(-1);
+  return {
+    runDir,
+    status: state.status,
+    model: manifest.spec.model,
+    input: manifest.input.path,
+    chunksDone: state.completed ? manifest.chunks : chunks.length,
+    chunksTotal: manifest.chunks,
+    rowsDone: state.completed ? state.completed.rows : chunks.reduce((sum, chunk) => sum + chunk.rows, 0),
+    rowsTotal: manifest.input.rows,
+    truncated: chunks.reduce((sum, chunk) => sum + chunk.truncated, 0),
+    owner: owner ?? null,
+    errors: state.errors,
+    lastInterruption: interruption?.type === 'run_interrupted' ? interruption.reason : null,
+    embeddingsSha256: state.completed?.sha256 ?? null,
+  };
+}

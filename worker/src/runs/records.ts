@@ -1,0 +1,67 @@
+/** The journal's record types. A run's state is the replay of these (see runState.ts). */
+import { z } from 'zod';
+
+const Count = z.number().int().nonnegative();
+const At = z.string();
+
+export const ChunkRecord = z.object({
+  type: z.literal('chunk_done'),
+  at: At,
+  model: z.string(),
+  index: Count,
+  rows: z.number().int().positive(),
+  dim: z.number().int().positive(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Path relative to the run directory. */
+  file: z.string(),
+  truncated: Count,
+  ms: z.number().nonnegative(),
+});
+export type ChunkRecord = z.infer<typeof ChunkRecord>;
+
+export const JournalRecord = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('run_created'), at: At }),
+  z.object({
+    type: z.literal('session_started'),
+    at: At,
+    pid: Count,
+    command: z.enum(['embed', 'resume']),
+    pending: Count,
+    /** Chunk files found damaged or unrecorded and queued again. */
+    recomputing: z.array(z.object({ model: z.string(), index: Count, reason: z.string() })),
+  }),
+  z.object({
+    type: z.literal('worker_ready'),
+    at: At,
+    pid: Count,
+    python: z.string(),
+    torch: z.string(),
+    sentenceTransformers: z.string(),
+    cuda: z.boolean(),
+  }),
+  z.object({
+    type: z.literal('model_loaded'),
+    at: At,
+    model: z.string(),
+    source: z.string(),
+    device: z.string(),
+    dim: z.number().int().positive(),
+    maxSeqLen: z.number().int().positive(),
+  }),
+  ChunkRecord,
+  z.object({ type: z.literal('run_interrupted'), at: At, reason: z.string() }),
+  z.object({ type: z.literal('run_failed'), at: At, kind: z.string(), message: z.string() }),
+  z.object({
+    type: z.literal('run_completed'),
+    at: At,
+    rows: z.number().int().positive(),
+    dim: z.number().int().positive(),
+    sha256: z.string(),
+    truncated: Count,
+    chunksKept: z.boolean(),
+  }),
+]);
+export type JournalRecord = z.infer<typeof JournalRecord>;
+
+type WithoutAt<T> = T extends unknown ? Omit<T, 'at'> : never;
+export type NewRecord = WithoutAt<JournalRecord>;

@@ -1,0 +1,182 @@
+/**
+ * Supervises one Python worker: JSON lines over stdin/stdout, every line
+ * validated against the contract, stderr kept as logs. The worker runs in its
+ * own process group, and the whole group is killed: a stray child holds VRAM.
+ */
+import { createInterface } from 'node:readline';
+import { execa, type ResultPromise } from 'execa';
+import { EngineToWorker, PROTOCOL_VERSION, WorkerToEngine } from '../contract/protocol.js';
+import { HeadroomError } from '../errors.js';
+import { pythonExecutable, RUNTIME_DIR } from '../python.js';
+
+export type WorkerExitReason = 'clean' | 'crashed' | 'killed';
+
+export interface WorkerExit {
+  reason: WorkerExitReason;
+  code: number | undefined;
+  signal: string | undefined;
+  /** The last lines the worker wrote to stderr, for error messages. */
+  stderrTail: string[];
+}
+
+export type WorkerItem = { kind: 'event'; event: WorkerToEngine } | { kind: 'exit'; exit: WorkerExit };
+
+export interface WorkerOptions {
+  python?: string;
+  env?: NodeJS.ProcessEnv;
+  onLog?: (line: string) => void;
+}
+
+const STDERR_TAIL = 40;
+const live = new Set<WorkerProcess>();
+process.on('exit', () => {
+  for (const worker of live) worker.kill();
+});
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+export function describeExit(exit: WorkerExit): string {
+  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? '?'}`;
+  const tail = exit.stderrTail.slice(-5).join('\n  ');
+  return `the Python worker ${how}${tail ? `; its last log lines:\n  ${tail}` : ''}`;
+}
+
+export class WorkerProcess {
+  readonly pid: number;
+  readonly exited: Promise<WorkerExit>;
+  private readonly queue: WorkerItem[] = [];
+  private wake: (() => void) | undefined;
+  private readonly stderrTail: string[] = [];
+  private stopping = false;
+
+  private constructor(private readonly child: ResultPromise, options: WorkerOptions) {
+    if (child.pid === undefined) throw new HeadroomError('internal', 'the Python worker did not start');
+    this.pid = child.pid;
+    live.add(this);
+    child.stdin?.on('error', () => undefined); // EPIPE after a crash; the exit reports it
+    createInterface({ input: child.stdout! }).on('line', (line) => this.onLine(line));
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      this.stderrTail.push(line);
+      if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
+      options.onLog?.(line);
+    });
+    this.exited = child.then((result) => {
+      live.delete(this);
+      killGroup(this.pid, 'SIGKILL'); // anything the worker left behind in its group
+      const signal = result.signal ?? undefined;
+      const reason: WorkerExitReason = signal ? (this.stopping ? 'killed' : 'crashed') : result.exitCode === 0 ? 'clean' : 'crashed';
+      const exit: WorkerExit = { reason, code: result.exitCode, signal, stderrTail: [...this.stderrTail] };
+      this.push({ kind: 'exit', exit });
+      return exit;
+    });
+  }
+
+  static start(options: WorkerOptions = {}): WorkerProcess {
+    const python = options.python ?? pythonExecutable();
+    const base = options.env ?? process.env;
+    const child = execa(python, ['-m', 'headroom_runtime'], {
+      detached: true, // own process group, killed as a whole
+      buffer: false,
+      reject: false,
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      extendEnv: false,
+      env: {
+        ...base,
+        HEADROOM_PARENT_PID: String(process.pid),
+        PYTHONPATH: [RUNTIME_DIR, base.PYTHONPATH].filter(Boolean).join(':'),
+        PYTHONUNBUFFERED: '1',
+        HF_HUB_OFFLINE: '1',
+        TRANSFORMERS_OFFLINE: '1',
+        HF_HUB_DISABLE_PROGRESS_BARS: '1',
+        TOKENIZERS_PARALLELISM: 'false',
+      },
+    });
+    return new WorkerProcess(child, options);
+  }
+
+  private push(item: WorkerItem): void {
+    this.queue.push(item);
+    this.wake?.();
+  }
+
+  private onLine(line: string): void {
+    if (!line.trim()) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      value = undefined;
+    }
+    const parsed = WorkerToEngine.safeParse(value);
+    if (parsed.success) {
+      this.push({ kind: 'event', event: parsed.data });
+      return;
+    }
+    // A malformed line is an error event, never a crash of the Engine.
+    const message = `malformed line from the worker: ${line.slice(0, 200)}`;
+    this.push({ kind: 'event', event: { type: 'error', code: 'bad_message', message, fatal: false } });
+  }
+
+  /** The next event, or the exit once the worker is gone. */
+  async next(): Promise<WorkerItem> {
+    while (this.queue.length === 0) {
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = undefined;
+    }
+    const item = this.queue.shift()!;
+    if (item.kind === 'exit') this.queue.unshift(item); // the exit stays the last word
+    return item;
+  }
+
+  send(message: EngineToWorker): void {
+    const checked = EngineToWorker.parse(message);
+    this.child.stdin?.write(`${JSON.stringify(checked)}\n`);
+  }
+
+  /** Waits for `ready`; fails with the worker's own words if it dies first. */
+  async handshake(timeoutMs = 120_000): Promise<Extract<WorkerToEngine, { type: 'ready' }>> {
+    this.send({ type: 'hello', protocol: PROTOCOL_VERSION });
+    const timer = setTimeout(() => this.kill(), timeoutMs);
+    try {
+      for (;;) {
+        const item = await this.next();
+        if (item.kind === 'exit') {
+          throw new HeadroomError('internal', `worker failed to start: ${describeExit(item.exit)}`);
+        }
+        if (item.event.type === 'ready') return item.event;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Asks for a clean exit, then escalates: SIGTERM, then SIGKILL, to the whole group. */
+  async stop(graceMs = 10_000): Promise<WorkerExit> {
+    this.stopping = true;
+    this.send({ type: 'shutdown' });
+    const timers = [
+      setTimeout(() => killGroup(this.pid, 'SIGTERM'), graceMs),
+      setTimeout(() => killGroup(this.pid, 'SIGKILL'), graceMs + 3_000),
+    ];
+    try {
+      return await this.exited;
+    } finally {
+      timers.forEach(clearTimeout);
+    }
+  }
+
+  kill(): void {
+    this.stopping = true;
+    killGroup(this.pid, 'SIGKILL');
+  }
+}

@@ -1,0 +1,1 @@
+export const HEADROOM_VERSION = '0.1.0';
