@@ -151,7 +151,9 @@ export class WorkerProcess {
       for (;;) {
         const item = await this.next();
         if (item.kind === 'exit') {
-          throw new HeadroomError('internal', `worker failed to start: ${describeExit(item.exit)}`);
+          // Killed from outside is an interruption (resumable); dying by itself is a fault.
+          const kind = item.exit.signal ? 'interrupted' : 'internal';
+          throw new HeadroomError(kind, `run interrupted: worker failed to start: ${describeExit(item.exit)}`);
         }
         if (item.event.type === 'ready') return item.event;
       }

@@ -1,0 +1,108 @@
+"""The worker as a process: real `python -m headroom_runtime`, real pipes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+from conftest import RUNTIME_DIR
+
+
+def worker_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(RUNTIME_DIR), "HF_HUB_OFFLINE": "1"}
+
+
+def run_worker(lines: list[str], timeout: float = 120) -> list[dict[str, Any]]:
+    done = subprocess.run(
+        [sys.executable, "-m", "headroom_runtime"],
+        input="".join(line + "\n" for line in lines),
+        capture_output=True,
+        text=True,
+        env=worker_env(),
+        timeout=timeout,
+        check=True,
+    )
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def encode_line(model: Path, texts: list[str], path: Path, index: int = 0) -> str:
+    spec = {"model": str(model), "modelKey": "tiny", "device": "cpu", "batchSize": 4, "maxSeqLen": None}
+    chunk = {"index": index, "texts": texts, "path": str(path)}
+    return json.dumps({"type": "encode", "spec": spec, "chunks": [chunk]})
+
+
+def test_session_answers_in_protocol_and_survives_bad_lines(tiny_model: Path, tmp_path: Path) -> None:
+    events = run_worker(
+        [
+            '{"type":"hello","protocol":1}',
+            "this is not json",
+            '{"type":"encode"}',
+            encode_line(tiny_model, ["one", "two", "three"], tmp_path / "c.npy"),
+            '{"type":"shutdown"}',
+        ]
+    )
+    kinds = [e["type"] for e in events]
+    assert kinds.count("error") == 2 and all(
+        e["code"] == "bad_message" and not e["fatal"] for e in events if e["type"] == "error"
+    )
+    assert kinds[-1] == "done"
+    ready = next(e for e in events if e["type"] == "ready")
+    assert ready["cuda"] in (True, False) and ready["pid"] > 0
+    chunk = next(e for e in events if e["type"] == "chunk_done")
+    assert chunk["rows"] == 3 and chunk["pass"] == "tiny" and (tmp_path / "c.npy").is_file()
+
+
+def test_missing_model_is_a_fatal_error_event_not_a_crash(tmp_path: Path) -> None:
+    events = run_worker(
+        [encode_line(tmp_path / "nope", ["x"], tmp_path / "c.npy"), '{"type":"shutdown"}']
+    )
+    error = next(e for e in events if e["type"] == "error")
+    assert error["code"] == "model_not_found" and error["fatal"]
+    assert events[-1]["type"] == "done"
+
+
+def test_worker_exits_when_its_parent_dies(tmp_path: Path) -> None:
+    """A parent that is SIGKILLed leaves no worker behind (it would hold VRAM)."""
+    pid_file = tmp_path / "worker.pid"
+    parent = textwrap.dedent(
+        f"""
+        import subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-m", "headroom_runtime"],
+                                 stdin=subprocess.PIPE, start_new_session=True)
+        open({str(pid_file)!r}, "w").write(str(child.pid))
+        time.sleep(600)
+        """
+    )
+    holder = subprocess.Popen([sys.executable, "-c", parent], env=worker_env())
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline, "worker never started"
+        time.sleep(0.05)
+    worker_pid = int(pid_file.read_text())
+    time.sleep(1.0)  # let it reach its parent watch
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    deadline = time.monotonic() + 5
+    while _alive(worker_pid):
+        assert time.monotonic() < deadline, f"worker {worker_pid} outlived its parent"
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone for our purpose (the init process reaps it).
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

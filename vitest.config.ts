@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['worker/test/**/*.test.ts'],
+    globalSetup: ['worker/test/globalSetup.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+    // Integration tests start real Python workers; two cores run two files at once at most.
+    maxWorkers: 2,
+  },
+});
