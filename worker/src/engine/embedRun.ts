@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { assembleOutputs } from '../chunks/assemble.js';
-import { checkChunk, sha256 } from '../chunks/chunkCheck.js';
+import { checkChunk, fileSha256, sha256 } from '../chunks/chunkCheck.js';
 import { planChunks, type ChunkPlan } from '../chunks/planner.js';
 import type { EncodeSpec, WorkerErrorCode, WorkerToEngine } from '../contract/protocol.js';
 import { parseCorpus, readInputBytes, type Corpus } from '../corpus/readCorpus.js';
@@ -117,7 +117,7 @@ export async function executeRun(runDirArg: string, options: ExecuteOptions): Pr
   try {
     journal = Journal.open(paths.journal);
     const state = replay(journal.records, false);
-    if (state.completed && existsSync(paths.embeddings)) {
+    if (state.completed && fileSha256(paths.embeddings) === state.completed.sha256) {
       return summarize(runDir, manifest, journal, started, 0);
     }
     const corpus = loadInput(manifest);
