@@ -13,11 +13,57 @@ import tempfile
 from pathlib import Path
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-WORDS = (
-    "the of and to in is was for on that with as by it at from this be are an or which not "
-    "function return value object file module class data string list type error time name "
-    "model text token batch memory chunk embed run input output default argument"
-).split()
+WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "was",
+    "for",
+    "on",
+    "that",
+    "with",
+    "as",
+    "by",
+    "it",
+    "at",
+    "from",
+    "this",
+    "be",
+    "are",
+    "an",
+    "or",
+    "which",
+    "not",
+    "function",
+    "return",
+    "value",
+    "object",
+    "file",
+    "module",
+    "class",
+    "data",
+    "string",
+    "list",
+    "type",
+    "error",
+    "time",
+    "name",
+    "model",
+    "text",
+    "token",
+    "batch",
+    "memory",
+    "chunk",
+    "embed",
+    "run",
+    "input",
+    "output",
+    "default",
+    "argument",
+]
 
 
 def vocab() -> list[str]:
@@ -35,8 +81,8 @@ def build_tiny_model(
 
     with warnings.catch_warnings():  # `models` moved in sentence-transformers 6; 3-5 only have this
         warnings.simplefilter("ignore", DeprecationWarning)
-        from sentence_transformers import models
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+        from sentence_transformers import models  # type: ignore[attr-defined]  # lazy attribute
+    from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
 
     torch.manual_seed(seed)
     with tempfile.TemporaryDirectory() as scratch:
@@ -68,9 +114,7 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--max-seq-len", type=int, default=64)
     args = parser.parse_args()
-    build_tiny_model(
-        args.out, seed=args.seed, dim=args.dim, layers=args.layers, max_seq_len=args.max_seq_len
-    )
+    build_tiny_model(args.out, seed=args.seed, dim=args.dim, layers=args.layers, max_seq_len=args.max_seq_len)
     print(args.out)
 
 

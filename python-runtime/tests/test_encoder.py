@@ -29,9 +29,7 @@ def test_matches_sentence_transformers_directly(tiny_model: Path) -> None:
 def test_default_model_matches_and_knows_paraphrases() -> None:
     loaded = load_model(DEFAULT_MODEL, "auto", None)
     ours = encode(loaded, TEXTS[:4], batch_size=32)
-    direct = SentenceTransformer(str(bundled_folder(DEFAULT_MODEL)), device=loaded.device).encode(
-        TEXTS[:4]
-    )
+    direct = SentenceTransformer(str(bundled_folder(DEFAULT_MODEL)), device=loaded.device).encode(TEXTS[:4])
     np.testing.assert_allclose(ours, direct, atol=1e-5, rtol=0)
     assert loaded.dim == 384 and loaded.max_seq_len == 256
     similarity = ours @ ours.T  # the model normalises: dot product is cosine

@@ -28,9 +28,7 @@ def test_missing_folder_is_named() -> None:
         resolve_model("./no/such/folder")
 
 
-def _fake_package(
-    root: Path, monkeypatch: pytest.MonkeyPatch, *, extra: str | None, sha: str
-) -> str:
+def _fake_package(root: Path, monkeypatch: pytest.MonkeyPatch, *, extra: str | None, sha: str) -> str:
     package = root / "fake_model_pkg"
     (package / "model").mkdir(parents=True)
     (package / "__init__.py").write_text("raise RuntimeError('a bundled package is never imported')\n")

@@ -60,9 +60,7 @@ def test_session_answers_in_protocol_and_survives_bad_lines(tiny_model: Path, tm
 
 
 def test_missing_model_is_a_fatal_error_event_not_a_crash(tmp_path: Path) -> None:
-    events = run_worker(
-        [encode_line(tmp_path / "nope", ["x"], tmp_path / "c.npy"), '{"type":"shutdown"}']
-    )
+    events = run_worker([encode_line(tmp_path / "nope", ["x"], tmp_path / "c.npy"), '{"type":"shutdown"}'])
     error = next(e for e in events if e["type"] == "error")
     assert error["code"] == "model_not_found" and error["fatal"]
     assert events[-1]["type"] == "done"
