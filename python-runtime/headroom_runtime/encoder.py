@@ -6,8 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
+import torch
 
 from headroom_runtime.devices import resolve_device
 from headroom_runtime.errors import BadModel, BadSpec
@@ -22,9 +21,14 @@ class LoadedModel:
     dim: int
     max_seq_len: int
     load_ms: float
+    device_name: str  # the GPU's name, or "cpu"
+    dtype: str
+    capacity: int | None  # bytes this worker may use on its GPU (the cap if set); None on CPU
 
 
-def load_model(name: str, device_request: str, max_seq_len: int | None) -> LoadedModel:
+def load_model(
+    name: str, device_request: str, max_seq_len: int | None, vram_limit: int | None = None
+) -> LoadedModel:
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
@@ -33,6 +37,7 @@ def load_model(name: str, device_request: str, max_seq_len: int | None) -> Loade
     started = time.perf_counter()
     resolved = resolve_model(name)
     device = resolve_device(device_request)
+    capacity = apply_vram_limit(device, vram_limit)
     try:
         model = SentenceTransformer(
             resolved.path, device=device, trust_remote_code=False, local_files_only=True
@@ -57,7 +62,22 @@ def load_model(name: str, device_request: str, max_seq_len: int | None) -> Loade
         dim=int(dim),
         max_seq_len=int(length),
         load_ms=(time.perf_counter() - started) * 1000,
+        device_name=torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu",
+        dtype=str(next(model.parameters()).dtype).removeprefix("torch."),
+        capacity=capacity,
     )
+
+
+def apply_vram_limit(device: str, vram_limit: int | None) -> int | None:
+    """Caps this process's share of the GPU (so a 16 GB card can be rehearsed on a bigger
+    one, and real OOMs produced in GPU tests); returns the bytes the worker may use."""
+    if not device.startswith("cuda"):
+        return None
+    total = int(torch.cuda.get_device_properties(device).total_memory)
+    if vram_limit is None or vram_limit >= total:
+        return total
+    torch.cuda.set_per_process_memory_fraction(vram_limit / total, device)
+    return vram_limit
 
 
 def _position_limit(model: Any) -> int | None:
@@ -66,18 +86,9 @@ def _position_limit(model: Any) -> int | None:
     return int(limit) if isinstance(limit, int) else None
 
 
-def count_truncated(loaded: LoadedModel, texts: list[str]) -> int:
-    """Documents whose token count (special tokens included) exceeds the max length."""
+def token_lengths(loaded: LoadedModel, texts: list[str]) -> tuple[list[int], int]:
+    """Each document's padded length in tokens (special tokens included, capped at the
+    max length) and how many documents exceed the max length and are truncated."""
     ids = loaded.model.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
-    return sum(1 for row in ids if len(row) > loaded.max_seq_len)
-
-
-def encode(loaded: LoadedModel, texts: list[str], batch_size: int) -> npt.NDArray[np.float32]:
-    matrix = loaded.model.encode(
-        texts,
-        batch_size=batch_size,
-        convert_to_numpy=True,
-        show_progress_bar=False,
-        normalize_embeddings=False,
-    )
-    return np.ascontiguousarray(matrix, dtype=np.float32)
+    limit = loaded.max_seq_len
+    return [min(len(row), limit) for row in ids], sum(1 for row in ids if len(row) > limit)

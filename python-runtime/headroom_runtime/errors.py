@@ -25,3 +25,20 @@ class BadDevice(WorkerError):
 
 class BadSpec(WorkerError):
     code = "bad_spec"
+
+
+class DocumentTooLarge(WorkerError):
+    """One document alone does not fit in memory and the OOM policy is `fail`."""
+
+    code = "document_too_large"
+
+    def __init__(self, message: str, row: int, tokens: int) -> None:
+        super().__init__(message)
+        self.row = row
+        self.tokens = tokens
+
+
+class RecycleWorker(WorkerError):
+    """Memory that in-process clean-up cannot free: the Engine starts a fresh worker."""
+
+    code = "recycle"

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from sentence_transformers import SentenceTransformer
 
-from headroom_runtime.encoder import count_truncated, encode, load_model
+from headroom_runtime.encoder import LoadedModel, load_model, token_lengths
 from headroom_runtime.errors import BadDevice, BadSpec
 from headroom_runtime.models import DEFAULT_MODEL, bundled_folder
+from headroom_runtime.testing import encode_texts
 
 TEXTS = [
     "A man is eating food.",
@@ -20,7 +21,7 @@ TEXTS = [
 
 def test_matches_sentence_transformers_directly(tiny_model: Path) -> None:
     loaded = load_model(str(tiny_model), "cpu", None)
-    ours = encode(loaded, TEXTS, batch_size=2)
+    ours, _ = encode_texts(loaded, TEXTS, budget=64)
     direct = SentenceTransformer(str(tiny_model), device="cpu").encode(TEXTS, batch_size=2)
     assert ours.dtype == np.float32 and ours.shape == (len(TEXTS), loaded.dim)
     np.testing.assert_allclose(ours, direct, atol=1e-5, rtol=0)
@@ -28,7 +29,7 @@ def test_matches_sentence_transformers_directly(tiny_model: Path) -> None:
 
 def test_default_model_matches_and_knows_paraphrases() -> None:
     loaded = load_model(DEFAULT_MODEL, "auto", None)
-    ours = encode(loaded, TEXTS[:4], batch_size=32)
+    ours, _ = encode_texts(loaded, TEXTS[:4])
     direct = SentenceTransformer(str(bundled_folder(DEFAULT_MODEL)), device=loaded.device).encode(TEXTS[:4])
     np.testing.assert_allclose(ours, direct, atol=1e-5, rtol=0)
     assert loaded.dim == 384 and loaded.max_seq_len == 256
@@ -41,10 +42,11 @@ def test_default_model_matches_and_knows_paraphrases() -> None:
 
 def test_truncated_documents_are_counted(tiny_model: Path) -> None:
     loaded = load_model(str(tiny_model), "cpu", None)
-    assert count_truncated(loaded, TEXTS) == 1
-    shorter = load_model(str(tiny_model), "cpu", 4)
+    lengths, truncated = token_lengths(loaded, TEXTS)
+    assert truncated == 1 and max(lengths) == loaded.max_seq_len == 64
+    shorter: LoadedModel = load_model(str(tiny_model), "cpu", 4)
     assert shorter.max_seq_len == 4
-    assert count_truncated(shorter, TEXTS) == 5  # all but the empty one exceed 4 tokens
+    assert token_lengths(shorter, TEXTS)[1] == 5  # all but the empty one exceed 4 tokens
 
 
 def test_max_seq_len_beyond_the_model_is_refused(tiny_model: Path) -> None:

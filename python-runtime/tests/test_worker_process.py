@@ -33,9 +33,21 @@ def run_worker(lines: list[str], timeout: float = 120) -> list[dict[str, Any]]:
 
 
 def encode_line(model: Path, texts: list[str], path: Path, index: int = 0) -> str:
-    spec = {"model": str(model), "modelKey": "tiny", "device": "cpu", "batchSize": 4, "maxSeqLen": None}
+    spec = {"model": str(model), "modelKey": "tiny", "device": "cpu", "maxSeqLen": None, "vramLimit": None}
     chunk = {"index": index, "texts": texts, "path": str(path)}
-    return json.dumps({"type": "encode", "spec": spec, "chunks": [chunk]})
+    return json.dumps({"type": "encode", "spec": spec, "batching": BATCHING, "chunks": [chunk]})
+
+
+BATCHING = {
+    "mode": "auto",
+    "batchSize": 8,
+    "minBatch": 2,
+    "maxBatch": 64,
+    "maxBatchTokens": None,
+    "targetMemory": 0.85,
+    "initialBudget": None,
+    "oomPolicy": "fail",
+}
 
 
 def test_session_answers_in_protocol_and_survives_bad_lines(tiny_model: Path, tmp_path: Path) -> None:
@@ -57,6 +69,8 @@ def test_session_answers_in_protocol_and_survives_bad_lines(tiny_model: Path, tm
     assert ready["cuda"] in (True, False) and ready["pid"] > 0
     chunk = next(e for e in events if e["type"] == "chunk_done")
     assert chunk["rows"] == 3 and chunk["pass"] == "tiny" and (tmp_path / "c.npy").is_file()
+    assert chunk["stats"]["batches"] >= 1 and chunk["stats"]["ooms"] == 0
+    assert kinds.index("probe") < kinds.index("batch") < kinds.index("chunk_done")
 
 
 def test_missing_model_is_a_fatal_error_event_not_a_crash(tmp_path: Path) -> None:
@@ -104,3 +118,49 @@ def _alive(pid: int) -> bool:
             return handle.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_memory_events_arrive_at_least_once_a_second_and_a_batch_event_per_batch(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    """Arrival times read off the real pipe while the worker encodes for a few seconds."""
+    texts = [("chunk of text " * (1 + i % 20)).strip() for i in range(3000)]
+    batching = {**BATCHING, "initialBudget": 64, "minBatch": 1}  # many small batches: seconds of work
+    spec = {
+        "model": str(tiny_model),
+        "modelKey": "tiny",
+        "device": "cpu",
+        "maxSeqLen": None,
+        "vramLimit": None,
+    }
+    command = {
+        "type": "encode",
+        "spec": spec,
+        "batching": batching,
+        "chunks": [{"index": 0, "texts": texts, "path": str(tmp_path / "c.npy")}],
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "headroom_runtime"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=worker_env(),
+    )
+    assert worker.stdin is not None and worker.stdout is not None
+    worker.stdin.write(json.dumps(command) + "\n" + '{"type":"shutdown"}\n')
+    worker.stdin.flush()
+    arrivals: list[tuple[float, dict[str, Any]]] = [
+        (time.monotonic(), json.loads(line)) for line in worker.stdout
+    ]
+    worker.wait(timeout=60)
+    first_batch = next(t for t, e in arrivals if e["type"] == "batch")
+    done_at = next(t for t, e in arrivals if e["type"] == "chunk_done")
+    assert done_at - first_batch > 2.0, "the workload should take a few seconds"
+    memory_times = [t for t, e in arrivals if e["type"] == "memory" and first_batch <= t <= done_at]
+    gaps = [b - a for a, b in zip([first_batch, *memory_times], [*memory_times, done_at], strict=True)]
+    assert max(gaps) <= 1.0, f"a memory event gap of {max(gaps):.2f}s"
+    sample = next(e for _, e in arrivals if e["type"] == "memory")
+    assert sample["allocated"] > 0 and sample["total"] > 0  # process RSS and RAM on CPU
+    chunk = next(e for _, e in arrivals if e["type"] == "chunk_done")
+    batches = [e for _, e in arrivals if e["type"] == "batch"]
+    assert len(batches) == chunk["stats"]["batches"] and sum(b["docs"] for b in batches) == 3000

@@ -10,12 +10,16 @@ let root: string | undefined;
 
 export function setup(project: TestProject): void {
   root = mkdtempSync(join(tmpdir(), 'headroom-models-'));
-  const model = join(root, 'tiny');
-  execFileSync(pythonExecutable(), ['-m', 'headroom_runtime.tiny_model', model], {
-    env: { ...process.env, PYTHONPATH: RUNTIME_DIR },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  project.provide('tinyModel', model);
+  const build = (name: string, seed: number): string => {
+    const model = join(root!, name);
+    execFileSync(pythonExecutable(), ['-m', 'headroom_runtime.tiny_model', model, '--seed', String(seed)], {
+      env: { ...process.env, PYTHONPATH: RUNTIME_DIR, HF_HUB_DISABLE_PROGRESS_BARS: '1' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    return model;
+  };
+  project.provide('tinyModel', build('tiny', 0));
+  project.provide('otherTinyModel', build('other-tiny', 1));
 }
 
 export function teardown(): void {
@@ -25,5 +29,6 @@ export function teardown(): void {
 declare module 'vitest' {
   export interface ProvidedContext {
     tinyModel: string;
+    otherTinyModel: string;
   }
 }

@@ -21,8 +21,14 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Learned budgets go to a cache of this test process's own, never the user's. */
+const testCacheDir = mkdtempSync(join(tmpdir(), 'headroom-cache-'));
+
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): ResultPromise<{ reject: false; env: NodeJS.ProcessEnv }> {
-  return execa(process.execPath, [CLI, ...args], { reject: false, env: { ...process.env, ...env } });
+  return execa(process.execPath, [CLI, ...args], {
+    reject: false,
+    env: { ...process.env, HEADROOM_CACHE_DIR: testCacheDir, ...env },
+  });
 }
 
 export async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
@@ -94,8 +100,9 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-export function embedArgs(input: string, out: string, extra: string[] = []): string[] {
-  return ['embed', input, '--out', out, '--model', tinyModel(), '--device', 'cpu', '--batch-size', '4', ...extra];
+/** A fixed batch of 4 unless `extra` names another --batch-size (the last flag wins). */
+export function embedArgs(input: string, out: string, extra: string[] = [], model = tinyModel()): string[] {
+  return ['embed', input, '--out', out, '--model', model, '--device', 'cpu', '--batch-size', '4', ...extra];
 }
 
 /** Direct children of a process (the CLI's Python worker), from /proc. */

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { DeviceRequest } from '../contract/protocol.js';
+import { DeviceRequest, OomPolicy } from '../contract/protocol.js';
 import { createEmbedRun, executeRun, type EmbedOptions } from '../engine/embedRun.js';
 import { runStatus, type StatusReport } from '../engine/runStatus.js';
 import { asHeadroomError, EXIT_CODES, HeadroomError } from '../errors.js';
@@ -22,6 +22,22 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function batchSize(value: string): number | 'auto' {
+  return value === 'auto' ? 'auto' : positiveInt(value);
+}
+
+function fraction(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError('expected a fraction above 0 and at most 1');
+  return n;
+}
+
+function gib(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of GiB');
+  return n;
+}
+
 function device(value: string): string {
   if (!DeviceRequest.safeParse(value).success) throw new InvalidArgumentError('expected auto, cpu, cuda or cuda:N');
   return value;
@@ -36,13 +52,20 @@ function reporterFor(json: boolean, verbose: boolean, io: Io): Reporter {
   return json ? jsonReporter((line) => io.stdout.write(`${line}\n`)) : humanReporter(io.stderr, verbose);
 }
 
-async function runToEnd(runDir: string, command: 'embed' | 'resume', reporter: Reporter, io: Io, json: boolean): Promise<void> {
+async function runToEnd(
+  runDir: string,
+  command: 'embed' | 'resume',
+  reporter: Reporter,
+  io: Io,
+  json: boolean,
+  oomPolicy?: OomPolicy,
+): Promise<void> {
   const controller = new AbortController();
   const stop = (): void => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    const summary = await executeRun(runDir, { command, signal: controller.signal, onProgress: (event) => reporter.progress(event) });
+    const summary = await executeRun(runDir, { command, oomPolicy, signal: controller.signal, onProgress: (event) => reporter.progress(event) });
     reporter.summary(summary);
     if (!json) io.stdout.write(`${summary.runDir}\n`);
   } finally {
@@ -85,7 +108,13 @@ export function buildProgram(io: Io): Command {
     .requiredOption('--out <dir>', 'run folder to create')
     .option('--model <name>', 'hub name (offline cache or bundled) or local folder', DEFAULT_MODEL)
     .option('--chunk-size <n>', 'documents per chunk file', positiveInt, 1000)
-    .option('--batch-size <n>', 'documents per batch', positiveInt, 32)
+    .option('--batch-size <n|auto>', 'auto: batches sized by a token budget from memory; N: fixed batches', batchSize, 'auto' as const)
+    .option('--min-batch <n>', 'fewest documents per auto batch (until memory says otherwise)', positiveInt, 8)
+    .option('--max-batch <n>', 'most documents per auto batch', positiveInt, 512)
+    .option('--max-batch-tokens <n>', 'pin the budget: padded tokens per batch', positiveInt)
+    .option('--target-memory <fraction>', 'peak memory the budget grows to, of the device or the cap', fraction, 0.85)
+    .option('--vram-limit <gib>', "cap the worker's GPU memory (rehearse a smaller card)", gib)
+    .addOption(new Option('--oom-policy <policy>', 'when one document alone does not fit').choices(OomPolicy.options).default('fail'))
     .addOption(new Option('--device <device>', 'auto, cpu, cuda or cuda:N').default('auto').argParser(device))
     .option('--max-seq-len <n>', "override the model's max sequence length (tokens)", positiveInt)
     .option('--text-field <name>', 'text field (.jsonl) or column (.csv)', 'text')
@@ -94,11 +123,20 @@ export function buildProgram(io: Io): Command {
     .option('--json', 'one JSON object per line on stdout', false)
     .option('--verbose', "show the worker's log lines", false)
     .action(async (input: string, opts: EmbedCliOptions) => {
+      if (opts.minBatch > opts.maxBatch) {
+        throw new HeadroomError('usage', `--min-batch ${opts.minBatch} is above --max-batch ${opts.maxBatch}`);
+      }
       const options: EmbedOptions = {
         model: opts.model,
         device: opts.device,
         chunkSize: opts.chunkSize,
         batchSize: opts.batchSize,
+        minBatch: opts.minBatch,
+        maxBatch: opts.maxBatch,
+        maxBatchTokens: opts.maxBatchTokens ?? null,
+        targetMemory: opts.targetMemory,
+        vramLimitGiB: opts.vramLimit ?? null,
+        oomPolicy: opts.oomPolicy,
         maxSeqLen: opts.maxSeqLen ?? null,
         textField: opts.textField,
         idField: opts.idField,
@@ -112,10 +150,11 @@ export function buildProgram(io: Io): Command {
     .command('resume')
     .description('finish an interrupted run; finished chunks are checked, not recomputed')
     .argument('<dir>', 'run folder')
+    .addOption(new Option('--oom-policy <policy>', 'change the OOM policy for the rest of the run').choices(OomPolicy.options))
     .option('--json', 'one JSON object per line on stdout', false)
     .option('--verbose', "show the worker's log lines", false)
-    .action(async (dir: string, opts: { json: boolean; verbose: boolean }) => {
-      await runToEnd(dir, 'resume', reporterFor(opts.json, opts.verbose, io), io, opts.json);
+    .action(async (dir: string, opts: { json: boolean; verbose: boolean; oomPolicy?: OomPolicy }) => {
+      await runToEnd(dir, 'resume', reporterFor(opts.json, opts.verbose, io), io, opts.json, opts.oomPolicy);
     });
 
   program
@@ -139,7 +178,13 @@ export function buildProgram(io: Io): Command {
             model: DEFAULT_MODEL,
             device: 'auto',
             chunkSize: 500,
-            batchSize: 32,
+            batchSize: 'auto',
+            minBatch: 8,
+            maxBatch: 512,
+            maxBatchTokens: null,
+            targetMemory: 0.85,
+            vramLimitGiB: null,
+            oomPolicy: 'fail',
             maxSeqLen: null,
             textField: 'text',
             idField: 'id',
@@ -156,7 +201,13 @@ interface EmbedCliOptions {
   out: string;
   model: string;
   chunkSize: number;
-  batchSize: number;
+  batchSize: number | 'auto';
+  minBatch: number;
+  maxBatch: number;
+  maxBatchTokens?: number;
+  targetMemory: number;
+  vramLimit?: number;
+  oomPolicy: OomPolicy;
   device: string;
   maxSeqLen?: number;
   textField: string;

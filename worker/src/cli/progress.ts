@@ -12,11 +12,13 @@ export interface Reporter {
 }
 
 const PLAIN_EVERY_MS = 5_000;
+/** High-rate telemetry stays out of the CLI's stream; the panel charts it. */
+const QUIET: ReadonlySet<Progress['kind']> = new Set(['log', 'batch', 'memory']);
 
 export function jsonReporter(write: (line: string) => void): Reporter {
   return {
     progress: (event) => {
-      if (event.kind !== 'log') write(JSON.stringify({ event: event.kind, ...event }));
+      if (!QUIET.has(event.kind)) write(JSON.stringify({ event: event.kind, ...event }));
     },
     summary: (summary) => write(JSON.stringify({ event: 'summary', ...summary })),
     close: () => undefined,
@@ -43,7 +45,10 @@ export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Rep
           bar?.start(event.chunksTotal, event.chunksDone, { rows: 0 });
           break;
         case 'model':
-          if (!bar) line(`model ${event.model} (${event.source}) on ${event.device}, dim ${event.dim}`);
+          if (!bar) line(`model ${event.model} (${event.source}) on ${event.device}, dim ${event.dim}, budget from ${event.budgetSource}`);
+          break;
+        case 'oom':
+          line(`out of memory in chunk ${event.chunk}: ${event.docs} docs, ${event.tokens} padded tokens; budget now ${event.budget}, ${event.action}`);
           break;
         case 'chunk':
           if (bar) bar.update(event.chunksDone, { rows: event.rowsDone });
@@ -63,7 +68,9 @@ export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Rep
       bar?.stop();
       line(
         `done: ${summary.rows} x ${summary.dim} embeddings in ${summary.runDir}/embeddings.npy ` +
-          `(${summary.truncated} truncated, ${summary.rowsEncoded} encoded this session in ${summary.seconds}s, ${summary.docsPerSecond} docs/s)`,
+          `(${summary.truncated} truncated, ${summary.rowsEncoded} encoded this session in ${summary.seconds}s, ${summary.docsPerSecond} docs/s, ` +
+          `${summary.tokensPerSecond} tokens/s; ${summary.batches} batches, ${summary.ooms} OOMs, budget ${summary.finalBudget} tokens, ` +
+          `${Math.round(summary.paddingEfficiency * 100)}% real tokens)`,
       );
     },
     close() {

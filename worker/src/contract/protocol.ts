@@ -23,11 +23,31 @@ export const EncodeSpec = z.object({
   /** Directory-safe name of the model: chunks/<modelKey>/. */
   modelKey: z.string().regex(/^[A-Za-z0-9._-]+$/),
   device: DeviceRequest,
-  batchSize: z.number().int().positive(),
   /** Overrides the model's max_seq_length; null keeps the model's own. */
   maxSeqLen: z.number().int().positive().nullable(),
+  /** Caps the worker's GPU memory (torch's per-process fraction), in bytes; null: no cap. */
+  vramLimit: z.number().int().positive().nullable(),
 });
 export type EncodeSpec = z.infer<typeof EncodeSpec>;
+
+export const OomPolicy = z.enum(['fail', 'cpu', 'truncate']);
+export type OomPolicy = z.infer<typeof OomPolicy>;
+
+export const Batching = z.object({
+  /** auto: token-budget batches; fixed: batchSize documents (until memory says otherwise). */
+  mode: z.enum(['auto', 'fixed']),
+  batchSize: z.number().int().positive(),
+  minBatch: z.number().int().positive(),
+  maxBatch: z.number().int().positive(),
+  /** Pins the budget (padded tokens per batch) by hand; null lets memory decide. */
+  maxBatchTokens: z.number().int().positive().nullable(),
+  /** Fraction of the device (or of the cap) the peak may reach. */
+  targetMemory: z.number().gt(0).max(1),
+  /** Budget learned on an earlier run; null makes the worker probe. */
+  initialBudget: z.number().int().positive().nullable(),
+  oomPolicy: OomPolicy,
+});
+export type Batching = z.infer<typeof Batching>;
 
 export const ChunkTask = z.object({
   index: Count,
@@ -39,7 +59,9 @@ export type ChunkTask = z.infer<typeof ChunkTask>;
 
 export const EngineToWorker = z.discriminatedUnion('type', [
   z.object({ type: z.literal('hello'), protocol: z.literal(PROTOCOL_VERSION) }),
-  z.object({ type: z.literal('encode'), spec: EncodeSpec, chunks: z.array(ChunkTask).min(1) }),
+  z.object({ type: z.literal('load'), spec: EncodeSpec }),
+  z.object({ type: z.literal('encode'), spec: EncodeSpec, batching: Batching, chunks: z.array(ChunkTask).min(1) }),
+  z.object({ type: z.literal('set_policy'), oomPolicy: OomPolicy }),
   z.object({ type: z.literal('pause') }),
   z.object({ type: z.literal('resume') }),
   z.object({ type: z.literal('shutdown') }),
@@ -48,6 +70,20 @@ export type EngineToWorker = z.infer<typeof EngineToWorker>;
 
 export const GpuDevice = z.object({ index: Count, name: z.string(), total: Bytes });
 
+export const ChunkStats = z.object({
+  batches: Count,
+  ooms: Count,
+  realTokens: Count,
+  paddedTokens: Count,
+  /** Shortened further, or sent to the CPU, by the OOM policy. */
+  oomTruncated: Count,
+  cpuFallbacks: Count,
+  encodeMs: z.number().nonnegative(),
+  /** The token budget when the chunk ended; after an OOM, the largest batch that worked. */
+  budget: z.number().int().positive(),
+});
+export type ChunkStats = z.infer<typeof ChunkStats>;
+
 export const WorkerErrorCode = z.enum([
   'bad_message',
   'model_not_found',
@@ -55,6 +91,8 @@ export const WorkerErrorCode = z.enum([
   'bad_device',
   'bad_spec',
   'encode_failed',
+  'document_too_large',
+  'recycle',
   'internal',
 ]);
 export type WorkerErrorCode = z.infer<typeof WorkerErrorCode>;
@@ -75,8 +113,14 @@ export const WorkerToEngine = z.discriminatedUnion('type', [
     model: z.string(),
     source: z.enum(['folder', 'bundled', 'hub-cache']),
     device: z.string(),
+    /** GPU name, or "cpu": part of the key a learned budget is kept under. */
+    deviceName: z.string(),
+    dtype: z.string(),
     dim: z.number().int().positive(),
     maxSeqLen: z.number().int().positive(),
+    /** Bytes the worker may use on its device (the cap when one is set); null on CPU. */
+    capacity: Bytes,
+    free: Bytes,
     ms: z.number().nonnegative(),
   }),
   z.object({
@@ -86,6 +130,32 @@ export const WorkerToEngine = z.discriminatedUnion('type', [
     free: Bytes,
     total: Bytes,
     peak: Bytes,
+  }),
+  z.object({
+    type: z.literal('probe'),
+    method: z.enum(['measured', 'cpu-default', 'pinned']),
+    tokens: Count,
+    peak: Bytes,
+    budget: z.number().int().positive(),
+    ms: z.number().nonnegative(),
+  }),
+  z.object({
+    type: z.literal('batch'),
+    docs: z.number().int().positive(),
+    /** Real tokens, and padded tokens (docs x the longest one). */
+    tokens: Count,
+    padded: Count,
+    ms: z.number().nonnegative(),
+    peak: Bytes,
+  }),
+  z.object({
+    type: z.literal('oom'),
+    kind: z.enum(['oom', 'allocator_assert']),
+    docs: z.number().int().positive(),
+    tokens: Count,
+    /** The budget after the OOM. */
+    budget: z.number().int().positive(),
+    action: z.enum(['retry', 'fail', 'cpu', 'truncate', 'recycle']),
   }),
   z.object({
     type: z.literal('chunk_done'),
@@ -98,7 +168,9 @@ export const WorkerToEngine = z.discriminatedUnion('type', [
     /** Documents longer than the model's max length, truncated as sentence-transformers does. */
     truncated: Count,
     ms: z.number().nonnegative(),
+    stats: ChunkStats,
   }),
+  z.object({ type: z.literal('policy_set'), oomPolicy: OomPolicy }),
   z.object({ type: z.literal('paused') }),
   z.object({ type: z.literal('resumed') }),
   z.object({
@@ -112,6 +184,8 @@ export const WorkerToEngine = z.discriminatedUnion('type', [
     message: z.string(),
     /** A fatal error ends the work in hand; the worker still answers shutdown. */
     fatal: z.boolean(),
+    /** For document_too_large: which document (chunk index, row within the chunk). */
+    document: z.object({ chunk: Count, row: Count, tokens: Count }).nullable(),
   }),
   z.object({ type: z.literal('done') }),
 ]);

@@ -6,30 +6,23 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { assembleOutputs } from '../chunks/assemble.js';
 import { checkChunk, fileSha256, sha256 } from '../chunks/chunkCheck.js';
-import { planChunks, type ChunkPlan } from '../chunks/planner.js';
-import type { EncodeSpec, WorkerErrorCode, WorkerToEngine } from '../contract/protocol.js';
+import { planChunks } from '../chunks/planner.js';
+import type { OomPolicy } from '../contract/protocol.js';
 import { parseCorpus, readInputBytes, type Corpus } from '../corpus/readCorpus.js';
-import { asHeadroomError, HeadroomError, type ErrorKind } from '../errors.js';
+import { asHeadroomError, HeadroomError } from '../errors.js';
 import { Journal } from '../runs/journal.js';
 import { acquireLock } from '../runs/lock.js';
 import { chunkFile, readManifest, runPaths, writeManifest, type EmbedSpec, type RunManifest } from '../runs/manifest.js';
 import type { ChunkRecord } from '../runs/records.js';
 import { chunkKey, replay } from '../runs/runState.js';
-import { describeExit, WorkerProcess } from '../supervisor/workerProcess.js';
 import { HEADROOM_VERSION } from '../version.js';
+import { encodePending } from './encodeSession.js';
 import { looksLikePath, modelKey } from './modelKey.js';
+import type { MemoryFigures, Progress } from './progress.js';
 
-/** Chunks handed to the worker ahead of time, so it never waits on the Engine. */
-const CHUNKS_IN_FLIGHT = 2;
+export type { Progress } from './progress.js';
 
 export type EmbedOptions = Omit<EmbedSpec, 'modelKey'>;
-
-export type Progress =
-  | { kind: 'started'; runDir: string; chunksTotal: number; chunksDone: number; rowsTotal: number; recomputing: number }
-  | { kind: 'worker'; pid: number; torch: string; cuda: boolean }
-  | { kind: 'model'; model: string; device: string; dim: number; source: string; ms: number }
-  | { kind: 'chunk'; index: number; chunksDone: number; chunksTotal: number; rowsDone: number; rowsTotal: number; ms: number }
-  | { kind: 'log'; line: string };
 
 export interface RunSummary {
   runDir: string;
@@ -42,10 +35,20 @@ export interface RunSummary {
   truncated: number;
   sha256: string;
   chunksKept: boolean;
+  /** Over all sessions of the run: */
+  batches: number;
+  ooms: number;
+  meanBudget: number;
+  finalBudget: number;
+  /** Real tokens / padded tokens. */
+  paddingEfficiency: number;
   /** This session's figures (zero work when the run was already done). */
   seconds: number;
   rowsEncoded: number;
   docsPerSecond: number;
+  tokensPerSecond: number;
+  /** Worker memory in bytes (GPU allocated, or process RSS on CPU): first sample, peak, last. */
+  memory: MemoryFigures;
 }
 
 export interface ExecuteOptions {
@@ -54,6 +57,8 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   python?: string;
   env?: NodeJS.ProcessEnv;
+  /** Changes the OOM policy for the rest of the run (journaled). */
+  oomPolicy?: OomPolicy;
 }
 
 /** Validates the input and writes run.json; nothing is created when the input is bad. */
@@ -97,16 +102,6 @@ function loadInput(manifest: RunManifest): Corpus {
   return parseCorpus(manifest.input.path, bytes, manifest.spec);
 }
 
-const WORKER_ERROR_KIND: Record<WorkerErrorCode, ErrorKind> = {
-  bad_message: 'internal',
-  model_not_found: 'bad_input',
-  bad_model: 'bad_input',
-  bad_device: 'bad_input',
-  bad_spec: 'bad_input',
-  encode_failed: 'internal',
-  internal: 'internal',
-};
-
 export async function executeRun(runDirArg: string, options: ExecuteOptions): Promise<RunSummary> {
   const runDir = resolve(runDirArg);
   const manifest = readManifest(runDir);
@@ -118,7 +113,7 @@ export async function executeRun(runDirArg: string, options: ExecuteOptions): Pr
     journal = Journal.open(paths.journal);
     const state = replay(journal.records, false);
     if (state.completed && fileSha256(paths.embeddings) === state.completed.sha256) {
-      return summarize(runDir, manifest, journal, started, 0);
+      return summarize(runDir, manifest, journal, started, 0, { start: null, peak: null, end: null });
     }
     const corpus = loadInput(manifest);
     const plan = planChunks(corpus.ids.length, manifest.spec.chunkSize);
@@ -137,6 +132,7 @@ export async function executeRun(runDirArg: string, options: ExecuteOptions): Pr
     }
     const pending = plan.filter((chunk) => !done.has(chunk.index));
     journal.append({ type: 'session_started', pid: process.pid, command: options.command, pending: pending.length, recomputing });
+    const oomPolicy = effectivePolicy(journal, manifest.spec.oomPolicy, options.oomPolicy);
     options.onProgress?.({
       kind: 'started',
       runDir,
@@ -145,7 +141,26 @@ export async function executeRun(runDirArg: string, options: ExecuteOptions): Pr
       rowsTotal: corpus.ids.length,
       recomputing: recomputing.length,
     });
-    if (pending.length > 0) await encodeChunks(runDir, manifest, corpus, pending, done, journal, options);
+    const memory: MemoryFigures = { start: null, peak: null, end: null };
+    if (pending.length > 0) {
+      await encodePending(
+        {
+          runDir,
+          spec,
+          corpus,
+          journal,
+          done,
+          chunksTotal: plan.length,
+          oomPolicy,
+          report: options.onProgress ?? (() => undefined),
+          signal: options.signal,
+          python: options.python,
+          env: options.env,
+          memory,
+        },
+        pending,
+      );
+    }
     const ordered = plan.map((chunk) => done.get(chunk.index)!);
     const output = assembleOutputs(runDir, ordered, corpus.ids);
     journal.append({
@@ -158,7 +173,7 @@ export async function executeRun(runDirArg: string, options: ExecuteOptions): Pr
     });
     if (!spec.keepChunks) rmSync(paths.chunks, { recursive: true, force: true });
     const rowsEncoded = pending.reduce((sum, chunk) => sum + chunk.end - chunk.start, 0);
-    return summarize(runDir, manifest, journal, started, rowsEncoded);
+    return summarize(runDir, manifest, journal, started, rowsEncoded, memory);
   } catch (error) {
     const failure = asHeadroomError(error);
     if (journal && failure.kind === 'interrupted') journal.append({ type: 'run_interrupted', reason: failure.message });
@@ -170,132 +185,27 @@ export async function executeRun(runDirArg: string, options: ExecuteOptions): Pr
   }
 }
 
-async function encodeChunks(
-  runDir: string,
-  manifest: RunManifest,
-  corpus: Corpus,
-  pending: ChunkPlan[],
-  done: Map<number, ChunkRecord>,
-  journal: Journal,
-  options: ExecuteOptions,
-): Promise<void> {
-  const { spec } = manifest;
-  const report = options.onProgress ?? (() => undefined);
-  const worker = WorkerProcess.start({
-    python: options.python,
-    env: options.env,
-    onLog: (line) => report({ kind: 'log', line }),
-  });
-  const onAbort = (): void => worker.kill();
-  options.signal?.addEventListener('abort', onAbort);
-  try {
-    const ready = await worker.handshake();
-    journal.append({
-      type: 'worker_ready',
-      pid: ready.pid,
-      python: ready.python,
-      torch: ready.torch,
-      sentenceTransformers: ready.sentenceTransformers,
-      cuda: ready.cuda,
-    });
-    report({ kind: 'worker', pid: ready.pid, torch: ready.torch, cuda: ready.cuda });
-    const encodeSpec: EncodeSpec = {
-      model: spec.model,
-      modelKey: spec.modelKey,
-      device: spec.device,
-      batchSize: spec.batchSize,
-      maxSeqLen: spec.maxSeqLen,
-    };
-    const byIndex = new Map(pending.map((chunk) => [chunk.index, chunk]));
-    let sent = 0;
-    const fill = (): void => {
-      for (; sent < pending.length && sent - (pending.length - byIndex.size) < CHUNKS_IN_FLIGHT; sent += 1) {
-        const chunk = pending[sent]!;
-        const texts = corpus.texts.slice(chunk.start, chunk.end);
-        const path = join(runDir, chunkFile(spec.modelKey, chunk.index));
-        worker.send({ type: 'encode', spec: encodeSpec, chunks: [{ index: chunk.index, texts, path }] });
-      }
-    };
-    fill();
-    while (byIndex.size > 0) {
-      const item = await worker.next();
-      if (item.kind === 'exit') {
-        const why = options.signal?.aborted ? 'stopped by a signal' : describeExit(item.exit);
-        throw new HeadroomError('interrupted', `run interrupted: ${why}`);
-      }
-      const event = item.event;
-      const record = onWorkerEvent(event, spec, byIndex, journal, report);
-      if (record) {
-        done.set(record.index, record);
-        fill();
-        report({
-          kind: 'chunk',
-          index: record.index,
-          chunksDone: done.size,
-          chunksTotal: manifest.chunks,
-          rowsDone: [...done.values()].reduce((sum, chunk) => sum + chunk.rows, 0),
-          rowsTotal: manifest.input.rows,
-          ms: record.ms,
-        });
-      }
-    }
-    await worker.stop();
-  } finally {
-    options.signal?.removeEventListener('abort', onAbort);
-    worker.kill();
-  }
+/** The OOM policy in force: the latest change journaled, after this session's own. */
+function effectivePolicy(journal: Journal, initial: OomPolicy, requested: OomPolicy | undefined): OomPolicy {
+  const changes = journal.records.filter((record) => record.type === 'policy_changed');
+  const current = changes.at(-1)?.type === 'policy_changed' ? (changes.at(-1) as { oomPolicy: OomPolicy }).oomPolicy : initial;
+  if (requested === undefined || requested === current) return current;
+  journal.append({ type: 'policy_changed', oomPolicy: requested });
+  return requested;
 }
 
-/** Journals what the worker reports; returns the chunk record when a chunk finished. */
-function onWorkerEvent(
-  event: WorkerToEngine,
-  spec: EmbedSpec,
-  pending: Map<number, ChunkPlan>,
-  journal: Journal,
-  report: (progress: Progress) => void,
-): ChunkRecord | undefined {
-  switch (event.type) {
-    case 'model_loaded':
-      journal.append({ type: 'model_loaded', model: event.model, source: event.source, device: event.device, dim: event.dim, maxSeqLen: event.maxSeqLen });
-      report({ kind: 'model', model: event.model, device: event.device, dim: event.dim, source: event.source, ms: event.ms });
-      return undefined;
-    case 'chunk_done': {
-      const chunk = pending.get(event.index);
-      if (event.pass !== spec.modelKey || !chunk || event.rows !== chunk.end - chunk.start) {
-        throw new HeadroomError('internal', `worker reported an unexpected chunk: ${JSON.stringify(event)}`);
-      }
-      pending.delete(event.index);
-      const record = journal.append({
-        type: 'chunk_done',
-        model: spec.modelKey,
-        index: event.index,
-        rows: event.rows,
-        dim: event.dim,
-        sha256: event.sha256,
-        file: chunkFile(spec.modelKey, event.index),
-        truncated: event.truncated,
-        ms: event.ms,
-      });
-      return record.type === 'chunk_done' ? record : undefined;
-    }
-    case 'error':
-      if (event.fatal) throw new HeadroomError(WORKER_ERROR_KIND[event.code], event.message);
-      report({ kind: 'log', line: `worker: ${event.message}` });
-      return undefined;
-    case 'log':
-      report({ kind: 'log', line: event.message });
-      return undefined;
-    default:
-      return undefined;
-  }
-}
-
-function summarize(runDir: string, manifest: RunManifest, journal: Journal, started: number, rowsEncoded: number): RunSummary {
+function summarize(runDir: string, manifest: RunManifest, journal: Journal, started: number, rowsEncoded: number, memory: MemoryFigures): RunSummary {
   const state = replay(journal.records, true);
   const completed = state.completed;
   if (!completed) throw new HeadroomError('internal', `run ${runDir} has no completion record`);
   const loaded = journal.records.filter((record) => record.type === 'model_loaded').at(-1);
   const seconds = (performance.now() - started) / 1000;
+  const chunks = [...state.chunks.values()].sort((a, b) => a.index - b.index);
+  const sum = (pick: (chunk: ChunkRecord) => number): number => chunks.reduce((total, chunk) => total + pick(chunk), 0);
+  const lastSession = journal.records.map((record) => record.type).lastIndexOf('session_started');
+  const sessionTokens = journal.records
+    .slice(lastSession)
+    .reduce((total, record) => total + (record.type === 'chunk_done' ? record.stats.realTokens : 0), 0);
   return {
     runDir,
     status: 'done',
@@ -307,8 +217,15 @@ function summarize(runDir: string, manifest: RunManifest, journal: Journal, star
     truncated: completed.truncated,
     sha256: completed.sha256,
     chunksKept: completed.chunksKept,
+    batches: sum((c) => c.stats.batches),
+    ooms: sum((c) => c.stats.ooms),
+    meanBudget: chunks.length ? Math.round(sum((c) => c.stats.budget) / chunks.length) : 0,
+    finalBudget: chunks.at(-1)?.stats.budget ?? 0,
+    paddingEfficiency: Number((sum((c) => c.stats.realTokens) / Math.max(1, sum((c) => c.stats.paddedTokens))).toFixed(4)),
     seconds: Number(seconds.toFixed(3)),
     rowsEncoded,
     docsPerSecond: seconds > 0 ? Math.round(rowsEncoded / seconds) : 0,
+    tokensPerSecond: seconds > 0 && rowsEncoded > 0 ? Math.round(sessionTokens / seconds) : 0,
+    memory,
   };
 }

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { DeviceRequest } from '../contract/protocol.js';
+import { DeviceRequest, OomPolicy } from '../contract/protocol.js';
 import { HeadroomError } from '../errors.js';
 import { writeFileAtomic } from './atomicFile.js';
 
@@ -11,7 +11,15 @@ export const EmbedSpec = z.object({
   modelKey: z.string().regex(/^[A-Za-z0-9._-]+$/),
   device: DeviceRequest,
   chunkSize: z.number().int().positive(),
-  batchSize: z.number().int().positive(),
+  /** 'auto': token-budget batches sized from memory; a number: fixed batches. */
+  batchSize: z.union([z.literal('auto'), z.number().int().positive()]),
+  minBatch: z.number().int().positive(),
+  maxBatch: z.number().int().positive(),
+  maxBatchTokens: z.number().int().positive().nullable(),
+  targetMemory: z.number().gt(0).max(1),
+  /** GiB; caps the worker's GPU memory. */
+  vramLimitGiB: z.number().positive().nullable(),
+  oomPolicy: OomPolicy,
   maxSeqLen: z.number().int().positive().nullable(),
   textField: z.string().min(1),
   idField: z.string().min(1),

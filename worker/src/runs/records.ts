@@ -1,5 +1,6 @@
 /** The journal's record types. A run's state is the replay of these (see runState.ts). */
 import { z } from 'zod';
+import { ChunkStats, OomPolicy } from '../contract/protocol.js';
 
 const Count = z.number().int().nonnegative();
 const At = z.string();
@@ -16,6 +17,7 @@ export const ChunkRecord = z.object({
   file: z.string(),
   truncated: Count,
   ms: z.number().nonnegative(),
+  stats: ChunkStats,
 });
 export type ChunkRecord = z.infer<typeof ChunkRecord>;
 
@@ -47,7 +49,30 @@ export const JournalRecord = z.discriminatedUnion('type', [
     device: z.string(),
     dim: z.number().int().positive(),
     maxSeqLen: z.number().int().positive(),
+    /** Where the first budget came from: learned (this run or the per-user cache) or a probe. */
+    budgetKey: z.string(),
+    initialBudget: z.number().int().positive().nullable(),
+    budgetSource: z.enum(['run', 'cache', 'probe', 'fixed']),
   }),
+  z.object({
+    type: z.literal('probe'),
+    at: At,
+    method: z.string(),
+    tokens: Count,
+    budget: z.number().int().positive(),
+  }),
+  z.object({
+    type: z.literal('oom'),
+    at: At,
+    chunk: Count,
+    kind: z.string(),
+    docs: z.number().int().positive(),
+    tokens: Count,
+    budget: z.number().int().positive(),
+    action: z.string(),
+  }),
+  z.object({ type: z.literal('worker_recycled'), at: At, reason: z.string() }),
+  z.object({ type: z.literal('policy_changed'), at: At, oomPolicy: OomPolicy }),
   ChunkRecord,
   z.object({ type: z.literal('run_interrupted'), at: At, reason: z.string() }),
   z.object({ type: z.literal('run_failed'), at: At, kind: z.string(), message: z.string() }),

@@ -122,7 +122,7 @@ export class WorkerProcess {
     }
     // A malformed line is an error event, never a crash of the Engine.
     const message = `malformed line from the worker: ${line.slice(0, 200)}`;
-    this.push({ kind: 'event', event: { type: 'error', code: 'bad_message', message, fatal: false } });
+    this.push({ kind: 'event', event: { type: 'error', code: 'bad_message', message, fatal: false, document: null } });
   }
 
   /** The next event, or the exit once the worker is gone. */

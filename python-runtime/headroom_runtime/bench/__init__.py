@@ -1,0 +1,1 @@
+"""Benchmarks runnable from Python alone (the GPU machine has no Node)."""

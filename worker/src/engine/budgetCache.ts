@@ -1,0 +1,57 @@
+/**
+ * The per-user cache of learned token budgets, so the next run of the same model,
+ * dtype, device, max length and free-memory bucket starts where the last one ended
+ * instead of probing. Another model or device never inherits a budget.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import type { WorkerEvent } from '../contract/protocol.js';
+import { writeFileAtomic } from '../runs/atomicFile.js';
+
+const GIB = 1024 ** 3;
+const FREE_BUCKET_GIB = 2;
+
+const CacheFile = z.object({
+  version: z.literal(1),
+  budgets: z.record(z.string(), z.object({ budget: z.number().int().positive(), updatedAt: z.string() })),
+});
+type CacheFile = z.infer<typeof CacheFile>;
+
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.HEADROOM_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'headroom');
+}
+
+export const budgetCachePath = (env: NodeJS.ProcessEnv = process.env): string => join(cacheDir(env), 'budgets.json');
+
+/** The key a budget is learned under; GPU budgets also by free memory in 2 GiB buckets. */
+export function budgetKey(loaded: WorkerEvent<'model_loaded'>): string {
+  const bucket =
+    loaded.capacity === null || loaded.free === null
+      ? 'cpu'
+      : `free${Math.floor(loaded.free / GIB / FREE_BUCKET_GIB) * FREE_BUCKET_GIB}GiB`;
+  return [loaded.model, loaded.dtype, loaded.deviceName, `len${loaded.maxSeqLen}`, bucket].join('|');
+}
+
+function read(path: string): CacheFile {
+  try {
+    const parsed = CacheFile.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+    if (parsed.success) return parsed.data;
+  } catch {
+    /* missing or unreadable: start empty, it is only a cache */
+  }
+  return { version: 1, budgets: {} };
+}
+
+export function learnedBudget(key: string, path = budgetCachePath()): number | null {
+  return read(path).budgets[key]?.budget ?? null;
+}
+
+export function rememberBudget(key: string, budget: number, path = budgetCachePath()): void {
+  const cache = read(path);
+  if (cache.budgets[key]?.budget === budget) return;
+  cache.budgets[key] = { budget, updatedAt: new Date().toISOString() };
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileAtomic(path, `${JSON.stringify(cache, null, 2)}\n`);
+}

@@ -1,0 +1,52 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { WorkerEvent } from '../../src/contract/protocol.js';
+import { budgetKey, learnedBudget, rememberBudget } from '../../src/engine/budgetCache.js';
+
+const GIB = 1024 ** 3;
+const loaded = (over: Partial<WorkerEvent<'model_loaded'>> = {}): WorkerEvent<'model_loaded'> => ({
+  type: 'model_loaded',
+  model: 'm',
+  source: 'folder',
+  device: 'cuda:0',
+  deviceName: 'NVIDIA H100',
+  dtype: 'float16',
+  dim: 384,
+  maxSeqLen: 256,
+  capacity: 80 * GIB,
+  free: 75 * GIB,
+  ms: 1,
+  ...over,
+});
+
+describe('learned budgets', () => {
+  it('are keyed by model, dtype, device, max length and free-memory bucket', () => {
+    const base = budgetKey(loaded());
+    expect(budgetKey(loaded({ free: 74.5 * GIB }))).toBe(base); // same 2 GiB bucket
+    for (const other of [
+      { model: 'other' },
+      { dtype: 'float32' },
+      { deviceName: 'Tesla T4' },
+      { maxSeqLen: 512 },
+      { free: 20 * GIB },
+      { device: 'cpu', deviceName: 'cpu', capacity: null, free: null },
+    ]) {
+      expect(budgetKey(loaded(other))).not.toBe(base);
+    }
+  });
+
+  it('are remembered per key and survive a damaged cache file', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'budgets-')), 'budgets.json');
+    expect(learnedBudget('a', path)).toBeNull();
+    rememberBudget('a', 4096, path);
+    rememberBudget('b', 512, path);
+    expect(learnedBudget('a', path)).toBe(4096);
+    expect(learnedBudget('b', path)).toBe(512);
+    writeFileSync(path, '{"version":1,"budg');
+    expect(learnedBudget('a', path)).toBeNull(); // only a cache: start over, do not fail
+    rememberBudget('a', 1024, path);
+    expect(learnedBudget('a', path)).toBe(1024);
+  });
+});
