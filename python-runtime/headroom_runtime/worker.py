@@ -26,7 +26,7 @@ from headroom_runtime.parent_watch import watch_parent
 from headroom_runtime.protocol import EventWriter, Message, ProtocolError, parse_command
 
 PROTOCOL_VERSION = 1
-MEMORY_EVERY_S = 0.5  # the contract promises at least one memory event a second while working
+MEMORY_EVERY_S = 0.25  # the contract promises one a second while working: margin for GIL stalls
 log = logging.getLogger("headroom_runtime")
 
 

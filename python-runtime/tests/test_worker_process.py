@@ -164,3 +164,29 @@ def test_memory_events_arrive_at_least_once_a_second_and_a_batch_event_per_batch
     chunk = next(e for _, e in arrivals if e["type"] == "chunk_done")
     batches = [e for _, e in arrivals if e["type"] == "batch"]
     assert len(batches) == chunk["stats"]["batches"] and sum(b["docs"] for b in batches) == 3000
+
+
+def test_set_policy_takes_effect_for_the_work_in_hand(tiny_model: Path, tmp_path: Path) -> None:
+    """The OOM policy changes without a restart: `set_policy` beats the encode command's."""
+    long_text = "chunk of text " * 30
+    done = subprocess.run(
+        [sys.executable, "-m", "headroom_runtime"],
+        input="".join(
+            line + "\n"
+            for line in [
+                '{"type":"set_policy","oomPolicy":"cpu"}',
+                encode_line(tiny_model, ["short one", long_text, "another"], tmp_path / "c.npy"),
+                '{"type":"shutdown"}',
+            ]
+        ),
+        capture_output=True,
+        text=True,
+        env={**worker_env(), "HEADROOM_FAULT_OOM_TOKENS": "40"},
+        timeout=120,
+        check=True,
+    )
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert {"type": "policy_set", "oomPolicy": "cpu"} in events
+    chunk = next(e for e in events if e["type"] == "chunk_done")
+    assert chunk["stats"]["cpuFallbacks"] == 1 and chunk["rows"] == 3
+    assert [e["action"] for e in events if e["type"] == "oom"][-1] == "cpu"
