@@ -9,7 +9,7 @@ smallest that failed, instead of staying at half.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 GROWTH = 1.25  # per successful batch while memory is well under the target
 SHRINK = 0.9  # per batch whose peak went over the target
@@ -80,7 +80,6 @@ class BudgetController:
     capacity: int | None = None  # bytes the worker may use (device or cap); None on CPU
     largest_ok: int = 0  # padded tokens of the largest batch that worked since the last OOM
     smallest_failed: int | None = None
-    history: list[int] = field(default_factory=list)
 
     def on_success(self, padded_tokens: int, peak: int | None) -> None:
         self.largest_ok = max(self.largest_ok, padded_tokens)
@@ -115,7 +114,4 @@ class BudgetController:
         return self.budget
 
     def _set(self, value: int) -> None:
-        value = max(1, min(self.max_budget, value))
-        if value != self.budget:
-            self.history.append(value)
-        self.budget = value
+        self.budget = max(1, min(self.max_budget, value))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -43,7 +43,6 @@ class ChunkStats:
     oom_truncated: int = 0  # shortened further by the `truncate` OOM policy
     cpu_fallbacks: int = 0
     encode_ms: float = 0.0
-    budgets: list[int] = field(default_factory=list)
 
 
 def _forward(loaded: LoadedModel, texts: list[str], fault_threshold: int | None, padded: int) -> Any:
@@ -138,7 +137,6 @@ def encode_chunk(
         stats.real_tokens += real
         stats.padded_tokens += padded
         stats.encode_ms += ms
-        stats.budgets.append(controller.budget)
         emit(
             {
                 "type": "batch",

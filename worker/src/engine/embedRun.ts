@@ -187,8 +187,8 @@ export async function executeRun(runDirArg: string, options: ExecuteOptions): Pr
 
 /** The OOM policy in force: the latest change journaled, after this session's own. */
 function effectivePolicy(journal: Journal, initial: OomPolicy, requested: OomPolicy | undefined): OomPolicy {
-  const changes = journal.records.filter((record) => record.type === 'policy_changed');
-  const current = changes.at(-1)?.type === 'policy_changed' ? (changes.at(-1) as { oomPolicy: OomPolicy }).oomPolicy : initial;
+  let current = initial;
+  for (const record of journal.records) if (record.type === 'policy_changed') current = record.oomPolicy;
   if (requested === undefined || requested === current) return current;
   journal.append({ type: 'policy_changed', oomPolicy: requested });
   return requested;
