@@ -46,7 +46,7 @@ async function once(variant: Variant, rep: number): Promise<Timing> {
   const wall = (performance.now() - started) / 1000;
   const { records } = readJournal(join(out, 'journal.jsonl'));
   const at = (type: string): number => Date.parse(records.find((record) => record.type === type)!.at);
-  const work = (at('run_completed') - at('model_loaded')) / 1000;
+  const work = (at('run_completed') - at('pass_started')) / 1000;
   rmSync(out, { recursive: true, force: true });
   return { wall, work };
 }

@@ -31,6 +31,8 @@ class BatchSettings:
     min_docs: int
     max_docs: int
     oom_policy: OomPolicy
+    # Called before each batch: where a pause takes hold (within one batch, not one chunk).
+    between_batches: Callable[[], None] | None = None
 
 
 @dataclass
@@ -72,6 +74,8 @@ def encode_chunk(
     position = 0
     retry_cap: int | None = None  # after an OOM here: the next try is smaller than the failed one
     while position < len(order):
+        if settings.between_batches is not None:
+            settings.between_batches()
         batch = next_batch(
             order,
             lengths,

@@ -8,10 +8,27 @@ import torch
 
 from headroom_runtime.errors import BadDevice
 
+# Room a pass needs beyond its weights (activations, allocator slack), as a factor.
+WORKING_ROOM = 1.5
 
-def resolve_device(request: str) -> str:
+
+def pick_device(free_by_gpu: list[int], need: int | None) -> str:
+    """The least-loaded GPU (most free bytes) when it has room for ``need``, else the CPU."""
+    if not free_by_gpu:
+        return "cpu"
+    index = max(range(len(free_by_gpu)), key=lambda i: free_by_gpu[i])
+    if need is not None and free_by_gpu[index] < need * WORKING_ROOM:
+        return "cpu"
+    return f"cuda:{index}"
+
+
+def resolve_device(request: str, need: int | None = None) -> str:
+    """``auto`` places a pass on the least-loaded GPU with room for ``need`` bytes, else the CPU."""
     if request == "auto":
-        return "cuda:0" if torch.cuda.is_available() else "cpu"
+        if not torch.cuda.is_available():
+            return "cpu"
+        free = [int(torch.cuda.mem_get_info(i)[0]) for i in range(torch.cuda.device_count())]
+        return pick_device(free, need)
     if request == "cpu":
         return "cpu"
     if not torch.cuda.is_available():

@@ -10,6 +10,7 @@ import torch
 
 from headroom_runtime.devices import resolve_device
 from headroom_runtime.errors import BadModel, BadSpec
+from headroom_runtime.model_info import resident_bytes, weight_bytes
 from headroom_runtime.models import ResolvedModel, resolve_model
 
 
@@ -24,6 +25,7 @@ class LoadedModel:
     device_name: str  # the GPU's name, or "cpu"
     dtype: str
     capacity: int | None  # bytes this worker may use on its GPU (the cap if set); None on CPU
+    resident: int  # bytes of parameters and buffers
 
 
 def load_model(
@@ -36,7 +38,7 @@ def load_model(
     hf_logging.set_verbosity_error()
     started = time.perf_counter()
     resolved = resolve_model(name)
-    device = resolve_device(device_request)
+    device = resolve_device(device_request, weight_bytes(resolved.path))
     capacity = apply_vram_limit(device, vram_limit)
     try:
         model = SentenceTransformer(
@@ -65,6 +67,7 @@ def load_model(
         device_name=torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu",
         dtype=str(next(model.parameters()).dtype).removeprefix("torch."),
         capacity=capacity,
+        resident=resident_bytes(model),
     )
 
 

@@ -14,6 +14,8 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from headroom_runtime import __version__, memory
@@ -22,12 +24,34 @@ from headroom_runtime.chunk_encoder import BatchSettings, OomPolicy, encode_chun
 from headroom_runtime.chunk_file import write_chunk
 from headroom_runtime.encoder import LoadedModel
 from headroom_runtime.errors import DocumentTooLarge, WorkerError
+from headroom_runtime.model_info import embedding_dim, weight_bytes
+from headroom_runtime.models import resolve_model
 from headroom_runtime.parent_watch import watch_parent
 from headroom_runtime.protocol import EventWriter, Message, ProtocolError, parse_command
+from headroom_runtime.redact import RedactingFilter
 
 PROTOCOL_VERSION = 1
 MEMORY_EVERY_S = 0.25  # the contract promises one a second while working: margin for GIL stalls
 log = logging.getLogger("headroom_runtime")
+
+
+LoadKey = tuple[str, str, int | None, int | None]
+
+
+@dataclass
+class OpenPass:
+    """A pass between pass_start and pass_end: one model's share of the run."""
+
+    spec: Message
+    device: str
+    started: float
+    rows: int = 0
+    peak: int | None = None  # GPU bytes, from the batches' peaks
+    resident_peak: int = 0
+
+
+def load_key(spec: Message) -> LoadKey:
+    return (spec["model"], spec["device"], spec["maxSeqLen"], spec["vramLimit"])
 
 
 class Worker:
@@ -38,7 +62,8 @@ class Worker:
         self.running.set()
         self.working = threading.Event()
         self.oom_policy: OomPolicy | None = None  # set_policy overrides the encode command's
-        self._models: dict[tuple[str, str, int | None, int | None], LoadedModel] = {}
+        self._models: dict[LoadKey, LoadedModel] = {}
+        self._passes: dict[str, OpenPass] = {}
         self._controllers: dict[str, BudgetController] = {}
         self._device = "cpu"
         self._capacity: int | None = None
@@ -94,8 +119,12 @@ class Worker:
             try:
                 if kind == "hello":
                     self.hello()
-                elif kind == "load":
-                    self._model(command["spec"])
+                elif kind == "describe":
+                    self.describe(command["specs"])
+                elif kind == "pass_start":
+                    self.pass_start(command["spec"])
+                elif kind == "pass_end":
+                    self.pass_end(command["modelKey"], command["release"])
                 elif kind == "encode":
                     self.encode(command)
             except DocumentTooLarge as exc:
@@ -128,34 +157,101 @@ class Worker:
             }
         )
 
-    def _model(self, spec: Message) -> LoadedModel:
-        from headroom_runtime.encoder import load_model
-
-        key = (spec["model"], spec["device"], spec["maxSeqLen"], spec["vramLimit"])
-        if key not in self._models:
-            loaded = load_model(spec["model"], spec["device"], spec["maxSeqLen"], spec["vramLimit"])
-            self._models[key] = loaded
-            self._device, self._capacity = loaded.device, loaded.capacity
-            free = memory.sample(loaded.device, loaded.capacity)["free"]
-            self.events.send(
+    def describe(self, specs: list[Message]) -> None:
+        models = []
+        for spec in specs:
+            resolved = resolve_model(spec["model"])
+            models.append(
                 {
-                    "type": "model_loaded",
-                    "model": spec["model"],
-                    "source": loaded.resolved.source,
-                    "device": loaded.device,
-                    "deviceName": loaded.device_name,
-                    "dtype": loaded.dtype,
-                    "dim": loaded.dim,
-                    "maxSeqLen": loaded.max_seq_len,
-                    "capacity": loaded.capacity,
-                    "free": free,
-                    "ms": round(loaded.load_ms, 3),
+                    "modelKey": spec["modelKey"],
+                    "source": resolved.source,
+                    "dim": embedding_dim(resolved.path),
+                    "weightBytes": weight_bytes(resolved.path),
                 }
             )
-        return self._models[key]
+        self.events.send({"type": "described", "models": models})
+
+    def _model(self, spec: Message) -> tuple[LoadedModel, bool]:
+        """The resident model for ``spec``, loading it if needed; True when it was loaded now."""
+        from headroom_runtime.encoder import load_model
+
+        key = load_key(spec)
+        if key in self._models:
+            return self._models[key], False
+        loaded = load_model(spec["model"], spec["device"], spec["maxSeqLen"], spec["vramLimit"])
+        self._models[key] = loaded
+        self._device, self._capacity = loaded.device, loaded.capacity
+        resident = self._resident()
+        for open_pass in self._passes.values():
+            open_pass.resident_peak = max(open_pass.resident_peak, resident)
+        return loaded, True
+
+    def _resident(self) -> int:
+        return sum(model.resident for model in self._models.values())
+
+    def pass_start(self, spec: Message) -> None:
+        loaded, fresh = self._model(spec)
+        if not any(p.device == loaded.device for p in self._passes.values()):
+            memory.reset_peak(loaded.device)  # a pass's GPU peak is its own
+        self._passes[spec["modelKey"]] = OpenPass(
+            spec, loaded.device, time.perf_counter(), resident_peak=self._resident()
+        )
+        self.events.send(
+            {
+                "type": "pass_started",
+                "model": spec["modelKey"],
+                "name": spec["model"],
+                "source": loaded.resolved.source,
+                "device": loaded.device,
+                "deviceName": loaded.device_name,
+                "dtype": loaded.dtype,
+                "dim": loaded.dim,
+                "maxSeqLen": loaded.max_seq_len,
+                "capacity": loaded.capacity,
+                "free": memory.sample(loaded.device, loaded.capacity)["free"],
+                "loaded": fresh,
+                "ms": round(loaded.load_ms, 3) if fresh else 0,
+                "resident": self._resident(),
+            }
+        )
+
+    def pass_end(self, model_key: str, release: bool) -> None:
+        open_pass = self._passes.pop(model_key, None)
+        if open_pass is None:
+            self.error("bad_message", f"pass_end for {model_key!r}, which has no open pass", fatal=False)
+            return
+        if release:
+            # Drop every copy of this model (its CPU fallback too), then give the memory back.
+            name = open_pass.spec["model"]
+            for key in [k for k in self._models if k[0] == name]:
+                del self._models[key]
+            memory.release(open_pass.device)
+        self.events.send(
+            {
+                "type": "pass_completed",
+                "model": model_key,
+                "device": open_pass.device,
+                "ms": round((time.perf_counter() - open_pass.started) * 1000, 3),
+                "rows": open_pass.rows,
+                "peak": open_pass.peak,
+                "residentPeak": open_pass.resident_peak,
+                "released": release,
+            }
+        )
+
+    def _emit_for(self, model_key: str) -> Callable[[Message], None]:
+        """Sends events, noting each batch's GPU peak against the open pass."""
+
+        def emit(message: Message) -> None:
+            open_pass = self._passes.get(model_key)
+            if open_pass is not None and message["type"] == "batch" and message["peak"] is not None:
+                open_pass.peak = max(open_pass.peak or 0, message["peak"])
+            self.events.send(message)
+
+        return emit
 
     def _cpu_model(self, spec: Message) -> LoadedModel:
-        return self._model({**spec, "device": "cpu", "vramLimit": None})
+        return self._model({**spec, "device": "cpu", "vramLimit": None})[0]
 
     def _controller(
         self, spec: Message, batching: Message, loaded: LoadedModel, texts: list[str]
@@ -186,29 +282,37 @@ class Worker:
         self._controllers[key] = controller
         return controller
 
+    def _wait_if_paused(self) -> None:
+        if self.running.is_set():
+            return
+        self.events.send({"type": "paused"})
+        self.working.clear()
+        self.running.wait()
+        self.working.set()
+
     def encode(self, command: Message) -> None:
         spec, batching = command["spec"], command["batching"]
-        loaded = self._model(spec)
+        loaded = self._model(spec)[0]
+        emit = self._emit_for(spec["modelKey"])
         fixed = batching["mode"] == "fixed"
         settings = BatchSettings(
             min_docs=batching["batchSize"] if fixed else batching["minBatch"],
             max_docs=batching["batchSize"] if fixed else batching["maxBatch"],
             oom_policy=self.oom_policy or batching["oomPolicy"],
+            between_batches=self._wait_if_paused,
         )
         for chunk in command["chunks"]:
-            if not self.running.is_set():
-                self.events.send({"type": "paused"})
-                self.working.clear()
-                self.running.wait()
-                self.working.set()
+            self._wait_if_paused()
             started = time.perf_counter()
             texts: list[str] = chunk["texts"]
             controller = self._controller(spec, batching, loaded, texts)
             settings.oom_policy = self.oom_policy or batching["oomPolicy"]
             matrix, stats = encode_chunk(
-                loaded, texts, settings, controller, self.events.send, lambda: self._cpu_model(spec)
+                loaded, texts, settings, controller, emit, lambda: self._cpu_model(spec)
             )
             digest = write_chunk(chunk["path"], matrix, chunk["index"])
+            if spec["modelKey"] in self._passes:
+                self._passes[spec["modelKey"]].rows += int(matrix.shape[0])
             self.events.send(
                 {
                     "type": "chunk_done",
@@ -239,6 +343,8 @@ def main() -> int:
         level=os.environ.get("HEADROOM_LOG_LEVEL", "INFO"),
         format=f"headroom-worker[{os.getpid()}] %(levelname)s %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     parent = os.environ.get("HEADROOM_PARENT_PID")
     watch_parent(int(parent) if parent else None)
     worker = Worker(EventWriter())

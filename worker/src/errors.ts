@@ -1,3 +1,5 @@
+import { redact } from './redact.js';
+
 /** Named errors that carry what the user must know; the CLI maps `kind` to its exit code. */
 export type ErrorKind = 'usage' | 'bad_input' | 'busy' | 'interrupted' | 'internal';
 
@@ -14,7 +16,7 @@ export class HeadroomError extends Error {
   readonly kind: ErrorKind;
 
   constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(redact(message), options); // messages reach users, logs and the journal
     this.name = 'HeadroomError';
     this.kind = kind;
   }

@@ -1,17 +1,20 @@
 /** The `headroom` command line. Exit codes: 0 done, 2 bad input or usage, 3 interrupted (resumable), 1 internal. */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { DeviceRequest, OomPolicy } from '../contract/protocol.js';
+import { Aggregate, DeviceRequest, EnsembleMode, OomPolicy } from '../contract/protocol.js';
 import { createEmbedRun, executeRun, type EmbedOptions } from '../engine/embedRun.js';
+import { DEFAULT_MODEL, DEMO_CORPUS } from '../engine/defaults.js';
+import { ensembleEntries, ensembleMode } from '../engine/ensemble.js';
 import { runStatus, type StatusReport } from '../engine/runStatus.js';
+import { readManifest } from '../runs/manifest.js';
 import { asHeadroomError, EXIT_CODES, HeadroomError } from '../errors.js';
 import { REPO_ROOT } from '../python.js';
+import { redact } from '../redact.js';
 import { HEADROOM_VERSION } from '../version.js';
 import { humanReporter, jsonReporter, type Reporter } from './progress.js';
 
-export const DEFAULT_MODEL = 'sentence-transformers/all-MiniLM-L6-v2';
-export const DEMO_CORPUS = join(REPO_ROOT, '.headroom', 'demo-corpus.jsonl');
+export { DEFAULT_MODEL, DEMO_CORPUS } from '../engine/defaults.js';
 export const DEMO_RUN = join(REPO_ROOT, '.headroom', 'runs', 'demo');
 
 function positiveInt(value: string): number {
@@ -38,9 +41,37 @@ function gib(value: string): number {
   return n;
 }
 
-function device(value: string): string {
-  if (!DeviceRequest.safeParse(value).success) throw new InvalidArgumentError('expected auto, cpu, cuda or cuda:N');
-  return value;
+function devices(value: string): string[] {
+  const list = value.split(',').map((item) => item.trim());
+  if (!list.every((item) => DeviceRequest.safeParse(item).success)) throw new InvalidArgumentError('expected auto, cpu, cuda or cuda:N (one, or one per --model, comma-separated)');
+  return list;
+}
+
+function weights(value: string): number[] {
+  const list = value.split(',').map((item) => item.trim());
+  const numbers = list.map(Number);
+  const bad = list.findIndex((item, i) => item === '' || !Number.isFinite(numbers[i]) || numbers[i]! <= 0);
+  if (bad >= 0) throw new InvalidArgumentError(`weight ${bad + 1} ("${list[bad]}") must be a number above 0`);
+  return numbers;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Everything the CLI prints leaves through here, with secrets masked (see redact.ts). */
+function redactingStream(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  const write = (chunk: unknown, ...rest: unknown[]): boolean =>
+    (stream.write as (...args: unknown[]) => boolean)(typeof chunk === 'string' ? redact(chunk) : chunk, ...rest);
+  return Object.create(stream, { write: { value: write } }) as NodeJS.WriteStream;
+}
+
+/** The demo run is ours to redo when an older Headroom made it. */
+function isCurrentRun(runDir: string): boolean {
+  try {
+    readManifest(runDir);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 interface Io {
@@ -58,14 +89,14 @@ async function runToEnd(
   reporter: Reporter,
   io: Io,
   json: boolean,
-  oomPolicy?: OomPolicy,
+  changes: { oomPolicy?: OomPolicy; ensembleMode?: EnsembleMode } = {},
 ): Promise<void> {
   const controller = new AbortController();
   const stop = (): void => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    const summary = await executeRun(runDir, { command, oomPolicy, signal: controller.signal, onProgress: (event) => reporter.progress(event) });
+    const summary = await executeRun(runDir, { command, ...changes, signal: controller.signal, onProgress: (event) => reporter.progress(event) });
     reporter.summary(summary);
     if (!json) io.stdout.write(`${summary.runDir}\n`);
   } finally {
@@ -83,9 +114,10 @@ function printStatus(report: StatusReport, json: boolean, io: Io): void {
   const lines = [
     `run      ${report.runDir}`,
     `state    ${report.status}${report.owner ? ` (process ${report.owner})` : ''}`,
-    `model    ${report.model}`,
+    ...report.models.map((model, i) => `${i === 0 ? 'models  ' : '        '} ${model}`),
+    `mode     ${report.ensembleMode}`,
     `input    ${report.input}`,
-    `chunks   ${report.chunksDone}/${report.chunksTotal}`,
+    `chunks   ${report.chunksDone}/${report.chunksTotal} (model, chunk) units`,
     `rows     ${report.rowsDone}/${report.rowsTotal} (${report.truncated} truncated)`,
   ];
   if (report.lastInterruption && report.status === 'interrupted') lines.push(`stopped  ${report.lastInterruption}`);
@@ -106,7 +138,10 @@ export function buildProgram(io: Io): Command {
     .description('embed a corpus (.txt, .jsonl, .csv) into DIR/embeddings.npy')
     .argument('<input>', 'corpus file')
     .requiredOption('--out <dir>', 'run folder to create')
-    .option('--model <name>', 'hub name (offline cache or bundled) or local folder', DEFAULT_MODEL)
+    .option('--model <name>', `hub name (offline cache or bundled) or local folder; repeat for an ensemble (default ${DEFAULT_MODEL})`, collect, [])
+    .option('--weights <list>', 'one weight per --model, comma-separated (default equal)', weights)
+    .addOption(new Option('--ensemble-mode <mode>', `all models resident at once, or one pass per model (default: $HEADROOM_ENSEMBLE_MODE, else simultaneous)`).choices(EnsembleMode.options))
+    .addOption(new Option('--aggregate <how>', "join the models' L2-normalised, weighted embeddings").choices(Aggregate.options).default('concat'))
     .option('--chunk-size <n>', 'documents per chunk file', positiveInt, 1000)
     .option('--batch-size <n|auto>', 'auto: batches sized by a token budget from memory; N: fixed batches', batchSize, 'auto' as const)
     .option('--min-batch <n>', 'fewest documents per auto batch (until memory says otherwise)', positiveInt, 8)
@@ -115,7 +150,7 @@ export function buildProgram(io: Io): Command {
     .option('--target-memory <fraction>', 'peak memory the budget grows to, of the device or the cap', fraction, 0.85)
     .option('--vram-limit <gib>', "cap the worker's GPU memory (rehearse a smaller card)", gib)
     .addOption(new Option('--oom-policy <policy>', 'when one document alone does not fit').choices(OomPolicy.options).default('fail'))
-    .addOption(new Option('--device <device>', 'auto, cpu, cuda or cuda:N').default('auto').argParser(device))
+    .addOption(new Option('--device <device>', 'auto (least-loaded GPU with room, else cpu), cpu, cuda or cuda:N; one, or one per --model').default(['auto']).argParser(devices))
     .option('--max-seq-len <n>', "override the model's max sequence length (tokens)", positiveInt)
     .option('--text-field <name>', 'text field (.jsonl) or column (.csv)', 'text')
     .option('--id-field <name>', 'id field (.jsonl) or column (.csv); line number when absent', 'id')
@@ -126,9 +161,17 @@ export function buildProgram(io: Io): Command {
       if (opts.minBatch > opts.maxBatch) {
         throw new HeadroomError('usage', `--min-batch ${opts.minBatch} is above --max-batch ${opts.maxBatch}`);
       }
+      const models = opts.model.length > 0 ? opts.model : [DEFAULT_MODEL];
+      if (opts.device.length !== 1 && opts.device.length !== models.length) {
+        throw new HeadroomError('usage', `--device lists ${opts.device.length} devices for ${models.length} model(s); give one for all, or one per --model`);
+      }
       const options: EmbedOptions = {
-        model: opts.model,
-        device: opts.device,
+        models: ensembleEntries(
+          models.map((model, i) => ({ model, device: opts.device[i] ?? opts.device[0]! })),
+          opts.weights,
+        ),
+        ensembleMode: ensembleMode(opts.ensembleMode),
+        aggregate: opts.aggregate,
         chunkSize: opts.chunkSize,
         batchSize: opts.batchSize,
         minBatch: opts.minBatch,
@@ -151,10 +194,11 @@ export function buildProgram(io: Io): Command {
     .description('finish an interrupted run; finished chunks are checked, not recomputed')
     .argument('<dir>', 'run folder')
     .addOption(new Option('--oom-policy <policy>', 'change the OOM policy for the rest of the run').choices(OomPolicy.options))
+    .addOption(new Option('--ensemble-mode <mode>', 'change the ensemble mode for the rest of the run').choices(EnsembleMode.options))
     .option('--json', 'one JSON object per line on stdout', false)
     .option('--verbose', "show the worker's log lines", false)
-    .action(async (dir: string, opts: { json: boolean; verbose: boolean; oomPolicy?: OomPolicy }) => {
-      await runToEnd(dir, 'resume', reporterFor(opts.json, opts.verbose, io), io, opts.json, opts.oomPolicy);
+    .action(async (dir: string, opts: { json: boolean; verbose: boolean; oomPolicy?: OomPolicy; ensembleMode?: EnsembleMode }) => {
+      await runToEnd(dir, 'resume', reporterFor(opts.json, opts.verbose, io), io, opts.json, { oomPolicy: opts.oomPolicy, ensembleMode: opts.ensembleMode });
     });
 
   program
@@ -172,11 +216,13 @@ export function buildProgram(io: Io): Command {
       if (!existsSync(DEMO_CORPUS)) {
         throw new HeadroomError('usage', `the demo corpus ${DEMO_CORPUS} is missing: run \`npm run setup\``);
       }
+      if (existsSync(join(DEMO_RUN, 'run.json')) && !isCurrentRun(DEMO_RUN)) rmSync(DEMO_RUN, { recursive: true, force: true });
       const runDir = existsSync(join(DEMO_RUN, 'run.json'))
         ? DEMO_RUN
         : createEmbedRun(DEMO_CORPUS, DEMO_RUN, {
-            model: DEFAULT_MODEL,
-            device: 'auto',
+            models: ensembleEntries([{ model: DEFAULT_MODEL, device: 'auto' }], undefined),
+            ensembleMode: 'simultaneous',
+            aggregate: 'concat',
             chunkSize: 500,
             batchSize: 'auto',
             minBatch: 8,
@@ -199,7 +245,10 @@ export function buildProgram(io: Io): Command {
 
 interface EmbedCliOptions {
   out: string;
-  model: string;
+  model: string[];
+  weights?: number[];
+  ensembleMode?: EnsembleMode;
+  aggregate: Aggregate;
   chunkSize: number;
   batchSize: number | 'auto';
   minBatch: number;
@@ -208,7 +257,7 @@ interface EmbedCliOptions {
   targetMemory: number;
   vramLimit?: number;
   oomPolicy: OomPolicy;
-  device: string;
+  device: string[];
   maxSeqLen?: number;
   textField: string;
   idField: string;
@@ -217,8 +266,9 @@ interface EmbedCliOptions {
   verbose: boolean;
 }
 
-export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(argv: string[], raw: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const json = argv.includes('--json');
+  const io: Io = { stdout: redactingStream(raw.stdout), stderr: redactingStream(raw.stderr) };
   try {
     await buildProgram(io).parseAsync(argv, { from: 'user' });
     return EXIT_CODES.done;

@@ -12,6 +12,7 @@ export interface Reporter {
 }
 
 const PLAIN_EVERY_MS = 5_000;
+const mib = (bytes: number): string => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 /** High-rate telemetry stays out of the CLI's stream; the panel charts it. */
 const QUIET: ReadonlySet<Progress['kind']> = new Set(['log', 'batch', 'memory']);
 
@@ -44,11 +45,19 @@ export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Rep
           line(`run ${event.runDir}: ${event.chunksDone}/${event.chunksTotal} chunks done, ${event.rowsTotal} documents${event.recomputing ? `, ${event.recomputing} chunk(s) to recompute` : ''}`);
           bar?.start(event.chunksTotal, event.chunksDone, { rows: 0 });
           break;
-        case 'model':
-          if (!bar) line(`model ${event.model} (${event.source}) on ${event.device}, dim ${event.dim}, budget from ${event.budgetSource}`);
+        case 'pass':
+          if (bar) break;
+          if (event.phase === 'started') {
+            line(`pass ${event.model} (${event.source}) on ${event.device}, dim ${event.dim}, ${event.loaded ? `loaded in ${Math.round(event.ms)} ms` : 'already resident'}, budget from ${event.budgetSource}`);
+          } else {
+            line(`pass ${event.model} done: ${event.rows} documents in ${(event.ms / 1000).toFixed(1)}s, model memory peak ${mib(event.residentPeak)}${event.peak === null ? '' : `, GPU peak ${mib(event.peak)}`}${event.released ? ', released' : ''}`);
+          }
+          break;
+        case 'mode':
+          line(`ensemble mode now ${event.ensembleMode} for the remaining work`);
           break;
         case 'oom':
-          line(`out of memory in chunk ${event.chunk}: ${event.docs} docs, ${event.tokens} padded tokens; budget now ${event.budget}, ${event.action}`);
+          line(`out of memory in ${event.model} chunk ${event.chunk}: ${event.docs} docs, ${event.tokens} padded tokens; budget now ${event.budget}, ${event.action}`);
           break;
         case 'chunk':
           if (bar) bar.update(event.chunksDone, { rows: event.rowsDone });
@@ -70,7 +79,9 @@ export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Rep
         `done: ${summary.rows} x ${summary.dim} embeddings in ${summary.runDir}/embeddings.npy ` +
           `(${summary.truncated} truncated, ${summary.rowsEncoded} encoded this session in ${summary.seconds}s, ${summary.docsPerSecond} docs/s, ` +
           `${summary.tokensPerSecond} tokens/s; ${summary.batches} batches, ${summary.ooms} OOMs, budget ${summary.finalBudget} tokens, ` +
-          `${Math.round(summary.paddingEfficiency * 100)}% real tokens)`,
+          `${Math.round(summary.paddingEfficiency * 100)}% real tokens` +
+          `${summary.models.length > 1 ? `; ${summary.models.length} models, ${summary.ensembleMode}, ${summary.aggregate}` : ''}` +
+          `${summary.memory.resident === null ? '' : `, model memory peak ${mib(summary.memory.resident)}`}); sha256 ${summary.sha256.slice(0, 16)}`,
       );
     },
     close() {

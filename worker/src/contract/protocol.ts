@@ -33,6 +33,14 @@ export type EncodeSpec = z.infer<typeof EncodeSpec>;
 export const OomPolicy = z.enum(['fail', 'cpu', 'truncate']);
 export type OomPolicy = z.infer<typeof OomPolicy>;
 
+/** simultaneous: every model resident, chunk i for all of them at once; sequential: one model per pass. */
+export const EnsembleMode = z.enum(['simultaneous', 'sequential']);
+export type EnsembleMode = z.infer<typeof EnsembleMode>;
+
+/** How an ensemble's L2-normalised, weighted embeddings combine. */
+export const Aggregate = z.enum(['concat', 'mean']);
+export type Aggregate = z.infer<typeof Aggregate>;
+
 export const Batching = z.object({
   /** auto: token-budget batches; fixed: batchSize documents (until memory says otherwise). */
   mode: z.enum(['auto', 'fixed']),
@@ -59,7 +67,12 @@ export type ChunkTask = z.infer<typeof ChunkTask>;
 
 export const EngineToWorker = z.discriminatedUnion('type', [
   z.object({ type: z.literal('hello'), protocol: z.literal(PROTOCOL_VERSION) }),
-  z.object({ type: z.literal('load'), spec: EncodeSpec }),
+  /** Resolve each model and read its dimension from its files, loading no weights (checks a spec before work). */
+  z.object({ type: z.literal('describe'), specs: z.array(EncodeSpec).min(1) }),
+  /** Open a pass: load the model unless it is resident already. */
+  z.object({ type: z.literal('pass_start'), spec: EncodeSpec }),
+  /** Close a pass; `release` drops the model and empties the device cache (sequential mode). */
+  z.object({ type: z.literal('pass_end'), modelKey: EncodeSpec.shape.modelKey, release: z.boolean() }),
   z.object({ type: z.literal('encode'), spec: EncodeSpec, batching: Batching, chunks: z.array(ChunkTask).min(1) }),
   z.object({ type: z.literal('set_policy'), oomPolicy: OomPolicy }),
   z.object({ type: z.literal('pause') }),
@@ -67,6 +80,8 @@ export const EngineToWorker = z.discriminatedUnion('type', [
   z.object({ type: z.literal('shutdown') }),
 ]);
 export type EngineToWorker = z.infer<typeof EngineToWorker>;
+
+export const ModelSource = z.enum(['folder', 'bundled', 'hub-cache']);
 
 export const GpuDevice = z.object({ index: Count, name: z.string(), total: Bytes });
 
@@ -109,9 +124,24 @@ export const WorkerToEngine = z.discriminatedUnion('type', [
     devices: z.array(GpuDevice),
   }),
   z.object({
-    type: z.literal('model_loaded'),
+    type: z.literal('described'),
+    models: z.array(
+      z.object({
+        modelKey: z.string(),
+        source: ModelSource,
+        /** Embedding dimension read from the model's files; null when they do not say (known at load). */
+        dim: z.number().int().positive().nullable(),
+        /** Bytes of weight files: what the model needs resident. */
+        weightBytes: Bytes,
+      }),
+    ),
+  }),
+  z.object({
+    type: z.literal('pass_started'),
+    /** The pass: the model key. */
     model: z.string(),
-    source: z.enum(['folder', 'bundled', 'hub-cache']),
+    name: z.string(),
+    source: ModelSource,
     device: z.string(),
     /** GPU name, or "cpu": part of the key a learned budget is kept under. */
     deviceName: z.string(),
@@ -121,7 +151,24 @@ export const WorkerToEngine = z.discriminatedUnion('type', [
     /** Bytes the worker may use on its device (the cap when one is set); null on CPU. */
     capacity: Bytes,
     free: Bytes,
+    /** False when the model was resident already (shared with the pass before). */
+    loaded: z.boolean(),
+    /** Load time; 0 when nothing was loaded. */
     ms: z.number().nonnegative(),
+    /** Bytes of parameters and buffers of every model resident now. */
+    resident: Count,
+  }),
+  z.object({
+    type: z.literal('pass_completed'),
+    model: z.string(),
+    device: z.string(),
+    ms: z.number().nonnegative(),
+    rows: Count,
+    /** GPU: max_memory_allocated over the pass's batches; null on CPU. */
+    peak: Bytes,
+    /** Most bytes of model parameters and buffers resident at once during the pass (any device). */
+    residentPeak: Count,
+    released: z.boolean(),
   }),
   z.object({
     type: z.literal('memory'),

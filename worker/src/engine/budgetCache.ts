@@ -26,12 +26,12 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 export const budgetCachePath = (env: NodeJS.ProcessEnv = process.env): string => join(cacheDir(env), 'budgets.json');
 
 /** The key a budget is learned under; GPU budgets also by free memory in 2 GiB buckets. */
-export function budgetKey(loaded: WorkerEvent<'model_loaded'>): string {
+export function budgetKey(loaded: WorkerEvent<'pass_started'>): string {
   const bucket =
     loaded.capacity === null || loaded.free === null
       ? 'cpu'
       : `free${Math.floor(loaded.free / GIB / FREE_BUCKET_GIB) * FREE_BUCKET_GIB}GiB`;
-  return [loaded.model, loaded.dtype, loaded.deviceName, `len${loaded.maxSeqLen}`, bucket].join('|');
+  return [loaded.name, loaded.dtype, loaded.deviceName, `len${loaded.maxSeqLen}`, bucket].join('|');
 }
 
 function read(path: string): CacheFile {

@@ -1,23 +1,28 @@
 /**
- * Drives Python workers through the pending chunks of a run: load the model, pick
- * the first token budget (this run's last, the per-user cache, or a probe), hand
- * out chunks two ahead, journal every finished chunk and every OOM, and start a
- * fresh worker when one asks to be recycled (memory in-process clean-up cannot free).
+ * Drives Python workers through the pending (model, chunk) units of a run: check
+ * every model's spec first (describe), open and close passes in the order the
+ * ensemble mode asks for, pick each model's first token budget (this run's last,
+ * the per-user cache, or a probe), hand out units two ahead, journal every finished
+ * unit, pass and OOM, and start a fresh worker when one asks to be recycled.
  */
 import { join } from 'node:path';
-import type { Batching, EncodeSpec, WorkerErrorCode, WorkerToEngine } from '../contract/protocol.js';
+import type { Batching, EncodeSpec, EnsembleMode, WorkerErrorCode, WorkerEvent } from '../contract/protocol.js';
 import type { Corpus } from '../corpus/readCorpus.js';
 import type { ChunkPlan } from '../chunks/planner.js';
 import { HeadroomError, type ErrorKind } from '../errors.js';
 import type { Journal } from '../runs/journal.js';
-import { chunkFile, type EmbedSpec } from '../runs/manifest.js';
+import { chunkFile, type EmbedSpec, type ModelEntry } from '../runs/manifest.js';
 import type { ChunkRecord } from '../runs/records.js';
+import { chunkKey } from '../runs/runState.js';
 import { describeExit, WorkerProcess } from '../supervisor/workerProcess.js';
 import { budgetKey, learnedBudget, rememberBudget } from './budgetCache.js';
+import { checkDims } from './ensemble.js';
 import type { MemoryFigures, Progress } from './progress.js';
+import type { RunControl } from './runControl.js';
+import { nextStep } from './schedule.js';
 
-/** Chunks handed to the worker ahead of time, so it never waits on the Engine. */
-const CHUNKS_IN_FLIGHT = 2;
+/** Units handed to the worker ahead of time, so it never waits on the Engine. */
+const UNITS_IN_FLIGHT = 2;
 /** Fresh workers one session may start after recycles before it gives up. */
 const MAX_RECYCLES = 3;
 const GIB = 1024 ** 3;
@@ -34,15 +39,23 @@ const WORKER_ERROR_KIND: Record<WorkerErrorCode, ErrorKind> = {
   internal: 'internal',
 };
 
+export interface Unit {
+  entry: ModelEntry;
+  chunk: ChunkPlan;
+}
+
 export interface SessionContext {
   runDir: string;
   spec: EmbedSpec;
   corpus: Corpus;
   journal: Journal;
-  /** Chunks done so far (filled in as chunks finish). */
-  done: Map<number, ChunkRecord>;
-  chunksTotal: number;
+  /** Units done so far, by chunkKey(model key, index) (filled in as units finish). */
+  done: Map<string, ChunkRecord>;
+  unitsTotal: number;
+  /** In force now; changed through `control` for the remaining work. */
   oomPolicy: EmbedSpec['oomPolicy'];
+  ensembleMode: EnsembleMode;
+  control: RunControl | undefined;
   report: (progress: Progress) => void;
   signal: AbortSignal | undefined;
   python: string | undefined;
@@ -54,25 +67,59 @@ class Recycle {
   constructor(readonly reason: string) {}
 }
 
-export async function encodePending(ctx: SessionContext, pending: ChunkPlan[]): Promise<void> {
-  for (let recycles = 0; ; recycles += 1) {
-    const remaining = pending.filter((chunk) => !ctx.done.has(chunk.index));
-    if (remaining.length === 0) return;
-    const outcome = await withWorker(ctx, remaining);
-    if (!(outcome instanceof Recycle)) return;
-    if (recycles >= MAX_RECYCLES) {
-      throw new HeadroomError('internal', `the worker ran out of memory again after ${MAX_RECYCLES} fresh starts: ${outcome.reason}`);
+export async function encodePending(ctx: SessionContext, pending: Unit[]): Promise<void> {
+  let current: WorkerProcess | undefined;
+  let wake: (() => void) | undefined;
+  const unsubscribe = ctx.control?.subscribe((command) => {
+    switch (command.kind) {
+      case 'pause':
+        current?.send({ type: 'pause' });
+        break;
+      case 'resume':
+        current?.send({ type: 'resume' });
+        break;
+      case 'oomPolicy':
+        if (command.policy === ctx.oomPolicy) return;
+        ctx.oomPolicy = command.policy;
+        ctx.journal.append({ type: 'policy_changed', oomPolicy: command.policy });
+        current?.send({ type: 'set_policy', oomPolicy: command.policy });
+        break;
+      case 'ensembleMode':
+        if (command.mode === ctx.ensembleMode) return;
+        ctx.ensembleMode = command.mode;
+        ctx.journal.append({ type: 'mode_changed', ensembleMode: command.mode });
+        ctx.report({ kind: 'mode', ensembleMode: command.mode });
+        wake?.();
+        break;
     }
-    ctx.journal.append({ type: 'worker_recycled', reason: outcome.reason });
-    ctx.report({ kind: 'log', line: `starting a fresh worker: ${outcome.reason}` });
+  });
+  try {
+    for (let recycles = 0; ; recycles += 1) {
+      const remaining = pending.filter((unit) => !ctx.done.has(chunkKey(unit.entry.key, unit.chunk.index)));
+      if (remaining.length === 0) return;
+      const worker = WorkerProcess.start({ python: ctx.python, env: ctx.env, onLog: (line) => ctx.report({ kind: 'log', line }) });
+      current = worker;
+      const outcome = await withWorker(ctx, worker, remaining, (fill) => {
+        wake = fill;
+      });
+      current = undefined;
+      if (!(outcome instanceof Recycle)) return;
+      if (recycles >= MAX_RECYCLES) {
+        throw new HeadroomError('internal', `the worker ran out of memory again after ${MAX_RECYCLES} fresh starts: ${outcome.reason}`);
+      }
+      ctx.journal.append({ type: 'worker_recycled', reason: outcome.reason });
+      ctx.report({ kind: 'log', line: `starting a fresh worker: ${outcome.reason}` });
+    }
+  } finally {
+    unsubscribe?.();
   }
 }
 
-/** The budget this run ended on, from its own journal: a resume starts there. */
-function lastRecordedBudget(ctx: SessionContext): number | null {
+/** The budget this model ended on in this run, from the journal: a resume starts there. */
+function lastRecordedBudget(ctx: SessionContext, key: string): number | null {
   for (const record of [...ctx.journal.records].reverse()) {
-    if (record.type === 'oom') return record.budget;
-    if (record.type === 'chunk_done') return record.stats.budget;
+    if (record.type === 'oom' && record.model === key) return record.budget;
+    if (record.type === 'chunk_done' && record.model === key) return record.stats.budget;
   }
   return null;
 }
@@ -91,40 +138,66 @@ function batching(ctx: SessionContext, initialBudget: number | null): Batching {
   };
 }
 
-async function withWorker(ctx: SessionContext, pending: ChunkPlan[]): Promise<Recycle | undefined> {
-  const { spec, journal, report } = ctx;
-  const worker = WorkerProcess.start({ python: ctx.python, env: ctx.env, onLog: (line) => report({ kind: 'log', line }) });
-  const onAbort = (): void => worker.kill();
-  ctx.signal?.addEventListener('abort', onAbort);
-  const encodeSpec: EncodeSpec = {
-    model: spec.model,
-    modelKey: spec.modelKey,
-    device: spec.device,
+function encodeSpec(spec: EmbedSpec, entry: ModelEntry): EncodeSpec {
+  return {
+    model: entry.model,
+    modelKey: entry.key,
+    device: entry.device,
     maxSeqLen: spec.maxSeqLen,
     vramLimit: spec.vramLimitGiB === null ? null : Math.round(spec.vramLimitGiB * GIB),
   };
+}
+
+async function withWorker(ctx: SessionContext, worker: WorkerProcess, pending: Unit[], setWake: (fill: () => void) => void): Promise<Recycle | undefined> {
+  const { spec, journal, report } = ctx;
+  const onAbort = (): void => worker.kill();
+  ctx.signal?.addEventListener('abort', onAbort);
+  const fixed = spec.batchSize !== 'auto' || spec.maxBatchTokens !== null;
   try {
     const ready = await worker.handshake();
     journal.append({ type: 'worker_ready', pid: ready.pid, python: ready.python, torch: ready.torch, sentenceTransformers: ready.sentenceTransformers, cuda: ready.cuda });
     report({ kind: 'worker', pid: ready.pid, torch: ready.torch, cuda: ready.cuda });
-    worker.send({ type: 'load', spec: encodeSpec });
+    if (ctx.control?.paused) worker.send({ type: 'pause' });
+    // Every model is checked (found, dims agree) before any work starts.
+    worker.send({ type: 'describe', specs: spec.models.map((entry) => encodeSpec(spec, entry)) });
 
-    const byIndex = new Map(pending.map((chunk) => [chunk.index, chunk]));
-    const inFlight: number[] = [];
-    let sent = 0;
-    let plan: Batching | undefined;
-    let key = '';
+    const unsent = new Map<string, ChunkPlan[]>(spec.models.map((entry) => [entry.key, []]));
+    for (const unit of pending) unsent.get(unit.entry.key)!.push(unit.chunk);
+    const waiting = new Set(pending.map((unit) => chunkKey(unit.entry.key, unit.chunk.index)));
+    const open = new Set<string>();
+    /** Passes asked to end whose pass_completed has not come back yet. */
+    const closing = new Set<string>();
+    const plans = new Map<string, { plan: Batching; budgetKey: string }>();
+    const inFlight: Unit[] = [];
+    let described = false;
+
     const fill = (): void => {
-      for (; plan && sent < pending.length && inFlight.length < CHUNKS_IN_FLIGHT; sent += 1) {
-        const chunk = pending[sent]!;
-        const texts = ctx.corpus.texts.slice(chunk.start, chunk.end);
-        const path = join(ctx.runDir, chunkFile(spec.modelKey, chunk.index));
-        worker.send({ type: 'encode', spec: encodeSpec, batching: plan, chunks: [{ index: chunk.index, texts, path }] });
-        inFlight.push(chunk.index);
+      while (described) {
+        const step = nextStep(spec.models, unsent, open, ctx.ensembleMode);
+        if (step.kind === 'none') return;
+        if (step.kind === 'start') {
+          worker.send({ type: 'pass_start', spec: encodeSpec(spec, step.entry) });
+          open.add(step.entry.key);
+        } else if (step.kind === 'end') {
+          worker.send({ type: 'pass_end', modelKey: step.entry.key, release: step.release });
+          open.delete(step.entry.key);
+          closing.add(step.entry.key);
+        } else {
+          const plan = plans.get(step.entry.key);
+          if (!plan || inFlight.length >= UNITS_IN_FLIGHT) return;
+          const { entry, chunk } = step;
+          unsent.get(entry.key)!.shift();
+          const texts = ctx.corpus.texts.slice(chunk.start, chunk.end);
+          const path = join(ctx.runDir, chunkFile(entry.key, chunk.index));
+          worker.send({ type: 'encode', spec: encodeSpec(spec, entry), batching: plan.plan, chunks: [{ index: chunk.index, texts, path }] });
+          inFlight.push({ entry, chunk });
+        }
       }
     };
+    setWake(fill);
 
-    while (byIndex.size > 0) {
+    for (;;) {
+      if (waiting.size === 0 && open.size === 0 && closing.size === 0) break;
       const item = await worker.next();
       if (item.kind === 'exit') {
         const why = ctx.signal?.aborted ? 'stopped by a signal' : describeExit(item.exit);
@@ -132,26 +205,54 @@ async function withWorker(ctx: SessionContext, pending: ChunkPlan[]): Promise<Re
       }
       const event = item.event;
       switch (event.type) {
-        case 'model_loaded': {
-          key = budgetKey(event);
-          const fixed = spec.batchSize !== 'auto' || spec.maxBatchTokens !== null;
-          const fromRun = fixed ? null : lastRecordedBudget(ctx);
+        case 'described':
+          checkDims(spec.aggregate, event.models.map((model) => ({ key: model.modelKey, dim: model.dim })));
+          described = true;
+          break;
+        case 'pass_started': {
+          const key = budgetKey(event);
+          const fromRun = fixed ? null : lastRecordedBudget(ctx, event.model);
           const fromCache = fixed || fromRun !== null ? null : learnedBudget(key);
           const initialBudget = fromRun ?? fromCache;
           const budgetSource = fixed ? 'fixed' : fromRun !== null ? 'run' : fromCache !== null ? 'cache' : 'probe';
-          journal.append({ type: 'model_loaded', model: event.model, source: event.source, device: event.device, dim: event.dim, maxSeqLen: event.maxSeqLen, budgetKey: key, initialBudget, budgetSource });
-          report({ kind: 'model', model: event.model, device: event.device, dim: event.dim, source: event.source, ms: event.ms, budgetSource, initialBudget });
-          plan = batching(ctx, initialBudget);
-          fill();
+          checkPassDim(ctx, event);
+          journal.append({
+            type: 'pass_started',
+            model: event.model,
+            source: event.source,
+            device: event.device,
+            dim: event.dim,
+            maxSeqLen: event.maxSeqLen,
+            loaded: event.loaded,
+            ms: event.ms,
+            resident: event.resident,
+            budgetKey: key,
+            initialBudget,
+            budgetSource,
+          });
+          report({ kind: 'pass', phase: 'started', model: event.model, device: event.device, dim: event.dim, source: event.source, loaded: event.loaded, ms: event.ms, budgetSource, initialBudget, resident: event.resident });
+          ctx.memory.resident = Math.max(ctx.memory.resident ?? 0, event.resident);
+          plans.set(event.model, { plan: batching(ctx, initialBudget), budgetKey: key });
           break;
         }
+        case 'pass_completed':
+          journal.append({ ...event, type: 'pass_completed' });
+          report({ kind: 'pass', phase: 'completed', model: event.model, device: event.device, ms: event.ms, rows: event.rows, peak: event.peak, residentPeak: event.residentPeak, released: event.released });
+          ctx.memory.resident = Math.max(ctx.memory.resident ?? 0, event.residentPeak);
+          plans.delete(event.model); // a pass opened again re-reads its budget from the journal
+          closing.delete(event.model);
+          break;
         case 'probe':
           journal.append({ type: 'probe', method: event.method, tokens: event.tokens, budget: event.budget });
           break;
-        case 'oom':
-          journal.append({ type: 'oom', chunk: inFlight[0] ?? -1, kind: event.kind, docs: event.docs, tokens: event.tokens, budget: event.budget, action: event.action });
-          report({ kind: 'oom', chunk: inFlight[0] ?? -1, docs: event.docs, tokens: event.tokens, budget: event.budget, action: event.action });
+        case 'oom': {
+          const unit = inFlight[0];
+          const model = unit?.entry.key ?? '?';
+          const chunk = unit?.chunk.index ?? -1;
+          journal.append({ type: 'oom', model, chunk: Math.max(chunk, 0), kind: event.kind, docs: event.docs, tokens: event.tokens, budget: event.budget, action: event.action });
+          report({ kind: 'oom', model, chunk, docs: event.docs, tokens: event.tokens, budget: event.budget, action: event.action });
           break;
+        }
         case 'batch':
           report({ kind: 'batch', docs: event.docs, tokens: event.tokens, padded: event.padded, ms: event.ms, peak: event.peak });
           break;
@@ -162,21 +263,40 @@ async function withWorker(ctx: SessionContext, pending: ChunkPlan[]): Promise<Re
           report({ kind: 'memory', allocated: event.allocated, reserved: event.reserved, free: event.free, total: event.total, peak: event.peak });
           break;
         case 'chunk_done': {
-          const record = recordChunk(ctx, event, byIndex);
-          inFlight.splice(inFlight.indexOf(event.index), 1);
-          if (spec.batchSize === 'auto' && spec.maxBatchTokens === null && key) rememberBudget(key, event.stats.budget);
-          fill();
+          const unit = inFlight[0];
+          if (!unit || event.pass !== unit.entry.key || event.index !== unit.chunk.index || event.rows !== unit.chunk.end - unit.chunk.start) {
+            throw new HeadroomError('internal', `worker reported an unexpected chunk: ${JSON.stringify({ ...event, stats: undefined })}`);
+          }
+          inFlight.shift();
+          const record = recordUnit(ctx, unit, event);
+          waiting.delete(chunkKey(unit.entry.key, unit.chunk.index));
+          const learned = plans.get(unit.entry.key)?.budgetKey;
+          if (!fixed && learned) rememberBudget(learned, event.stats.budget);
           const rowsDone = [...ctx.done.values()].reduce((sum, chunk) => sum + chunk.rows, 0);
-          report({ kind: 'chunk', index: record.index, chunksDone: ctx.done.size, chunksTotal: ctx.chunksTotal, rowsDone, rowsTotal: ctx.corpus.ids.length, ms: record.ms, budget: event.stats.budget });
+          report({
+            kind: 'chunk',
+            model: unit.entry.key,
+            index: record.index,
+            chunksDone: ctx.done.size,
+            chunksTotal: ctx.unitsTotal,
+            rowsDone,
+            rowsTotal: ctx.corpus.ids.length * spec.models.length,
+            ms: record.ms,
+            budget: event.stats.budget,
+          });
           break;
         }
+        case 'paused':
+        case 'resumed':
+          report({ kind: event.type });
+          break;
         case 'error':
           if (event.code === 'recycle') {
             worker.kill();
             await worker.exited;
             return new Recycle(event.message);
           }
-          if (event.fatal) throw workerFailure(ctx, event, pending);
+          if (event.fatal) throw workerFailure(ctx, event, inFlight[0]);
           report({ kind: 'log', line: `worker: ${event.message}` });
           break;
         case 'log':
@@ -185,6 +305,7 @@ async function withWorker(ctx: SessionContext, pending: ChunkPlan[]): Promise<Re
         default:
           break;
       }
+      fill();
     }
     await worker.stop();
     return undefined;
@@ -194,38 +315,38 @@ async function withWorker(ctx: SessionContext, pending: ChunkPlan[]): Promise<Re
   }
 }
 
-function recordChunk(ctx: SessionContext, event: Extract<WorkerToEngine, { type: 'chunk_done' }>, pending: Map<number, ChunkPlan>): ChunkRecord {
-  const chunk = pending.get(event.index);
-  if (event.pass !== ctx.spec.modelKey || !chunk || event.rows !== chunk.end - chunk.start) {
-    throw new HeadroomError('internal', `worker reported an unexpected chunk: ${JSON.stringify(event)}`);
-  }
-  pending.delete(event.index);
+/** A model whose files did not tell its dimension is checked against the others once loaded. */
+function checkPassDim(ctx: SessionContext, event: WorkerEvent<'pass_started'>): void {
+  const dims = [...ctx.done.values()].map((record) => ({ key: record.model, dim: record.dim }));
+  checkDims(ctx.spec.aggregate, [...dims, { key: event.model, dim: event.dim }]);
+}
+
+function recordUnit(ctx: SessionContext, unit: Unit, event: WorkerEvent<'chunk_done'>): ChunkRecord {
   const record = ctx.journal.append({
     type: 'chunk_done',
-    model: ctx.spec.modelKey,
+    model: unit.entry.key,
     index: event.index,
     rows: event.rows,
     dim: event.dim,
     sha256: event.sha256,
-    file: chunkFile(ctx.spec.modelKey, event.index),
+    file: chunkFile(unit.entry.key, event.index),
     truncated: event.truncated,
     ms: event.ms,
     stats: event.stats,
   }) as ChunkRecord;
-  ctx.done.set(record.index, record);
+  ctx.done.set(chunkKey(unit.entry.key, unit.chunk.index), record);
   return record;
 }
 
-function workerFailure(ctx: SessionContext, event: Extract<WorkerToEngine, { type: 'error' }>, pending: ChunkPlan[]): HeadroomError {
+function workerFailure(ctx: SessionContext, event: WorkerEvent<'error'>, unit: Unit | undefined): HeadroomError {
   const document = event.document;
   if (event.code === 'document_too_large' && document) {
-    const chunk = pending.find((c) => c.index === document.chunk);
-    const row = chunk ? chunk.start + document.row : undefined;
+    const row = unit && unit.chunk.index === document.chunk ? unit.chunk.start + document.row : undefined;
     const id = row === undefined ? '?' : ctx.corpus.ids[row];
     return new HeadroomError(
       'bad_input',
-      `document "${id}" (input row ${row === undefined ? '?' : row + 1}, ${document.tokens} tokens) does not fit in memory alone; ` +
-        `resume with --oom-policy cpu or --oom-policy truncate, or lower --max-seq-len`,
+      `document "${id}" (input row ${row === undefined ? '?' : row + 1}, ${document.tokens} tokens) does not fit in memory alone` +
+        `${unit ? ` with model ${unit.entry.model}` : ''}; resume with --oom-policy cpu or --oom-policy truncate, or lower --max-seq-len`,
     );
   }
   return new HeadroomError(WORKER_ERROR_KIND[event.code], event.message);

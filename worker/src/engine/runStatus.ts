@@ -8,7 +8,8 @@ import { replay, type RunStatus } from '../runs/runState.js';
 export interface StatusReport {
   runDir: string;
   status: RunStatus;
-  model: string;
+  models: string[];
+  ensembleMode: string;
   input: string;
   chunksDone: number;
   chunksTotal: number;
@@ -28,17 +29,22 @@ export function runStatus(runDirArg: string): StatusReport {
   const { records } = readJournal(paths.journal);
   const owner = liveOwner(paths.lock);
   const state = replay(records, owner !== undefined);
-  const chunks = [...state.chunks.values()].filter((chunk) => chunk.model === manifest.spec.modelKey);
+  const keys = new Set(manifest.spec.models.map((entry) => entry.key));
+  const chunks = [...state.chunks.values()].filter((chunk) => keys.has(chunk.model));
+  const units = manifest.chunks * keys.size;
+  let ensembleMode = manifest.spec.ensembleMode;
+  for (const record of records) if (record.type === 'mode_changed') ensembleMode = record.ensembleMode;
   const interruption = records.filter((record) => record.type === 'run_interrupted').at(-1);
   return {
     runDir,
     status: state.status,
-    model: manifest.spec.model,
+    models: manifest.spec.models.map((entry) => `${entry.model} (weight ${Number(entry.weight.toFixed(4))}, ${entry.device})`),
+    ensembleMode,
     input: manifest.input.path,
-    chunksDone: state.completed ? manifest.chunks : chunks.length,
-    chunksTotal: manifest.chunks,
-    rowsDone: state.completed ? state.completed.rows : chunks.reduce((sum, chunk) => sum + chunk.rows, 0),
-    rowsTotal: manifest.input.rows,
+    chunksDone: state.completed ? units : chunks.length,
+    chunksTotal: units,
+    rowsDone: state.completed ? state.completed.rows * keys.size : chunks.reduce((sum, chunk) => sum + chunk.rows, 0),
+    rowsTotal: manifest.input.rows * keys.size,
     truncated: chunks.reduce((sum, chunk) => sum + chunk.truncated, 0),
     owner: owner ?? null,
     errors: state.errors,

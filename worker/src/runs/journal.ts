@@ -5,6 +5,7 @@
  */
 import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { HeadroomError } from '../errors.js';
+import { redactDeep } from '../redact.js';
 import { JournalRecord, type NewRecord } from './records.js';
 
 export interface JournalContents {
@@ -56,7 +57,7 @@ export class Journal {
   }
 
   append(record: NewRecord): JournalRecord {
-    const full = JournalRecord.parse({ ...record, at: new Date().toISOString() });
+    const full = JournalRecord.parse(redactDeep({ ...record, at: new Date().toISOString() }));
     writeSync(this.fd, `${JSON.stringify(full)}\n`);
     fsyncSync(this.fd);
     this.records.push(full);

@@ -2,14 +2,26 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { DeviceRequest, OomPolicy } from '../contract/protocol.js';
+import { Aggregate, DeviceRequest, EnsembleMode, OomPolicy } from '../contract/protocol.js';
 import { HeadroomError } from '../errors.js';
+import { redactDeep } from '../redact.js';
 import { writeFileAtomic } from './atomicFile.js';
 
-export const EmbedSpec = z.object({
+/** One model of an ensemble (a one-model run is an ensemble of one). */
+export const ModelEntry = z.object({
   model: z.string().min(1),
-  modelKey: z.string().regex(/^[A-Za-z0-9._-]+$/),
+  /** Folder-safe and unique within the run: chunks/<key>/. */
+  key: z.string().regex(/^[A-Za-z0-9._-]+$/),
+  weight: z.number().positive(),
+  /** Where this model's pass runs: auto picks the least-loaded GPU with room, else the CPU. */
   device: DeviceRequest,
+});
+export type ModelEntry = z.infer<typeof ModelEntry>;
+
+export const EmbedSpec = z.object({
+  models: z.array(ModelEntry).min(1),
+  ensembleMode: EnsembleMode,
+  aggregate: Aggregate,
   chunkSize: z.number().int().positive(),
   /** 'auto': token-budget batches sized from memory; a number: fixed batches. */
   batchSize: z.union([z.literal('auto'), z.number().int().positive()]),
@@ -28,7 +40,8 @@ export const EmbedSpec = z.object({
 export type EmbedSpec = z.infer<typeof EmbedSpec>;
 
 export const RunManifest = z.object({
-  format: z.literal(1),
+  /** 2: ensembles (models[]); runs of format 1 came from Headroom 0.1 before ensembles. */
+  format: z.literal(2),
   kind: z.literal('embed'),
   createdAt: z.string(),
   input: z.object({
@@ -61,7 +74,11 @@ export function readManifest(runDir: string): RunManifest {
   if (!existsSync(path)) {
     throw new HeadroomError('usage', `${runDir} is not a Headroom run (no run.json)`);
   }
-  const parsed = RunManifest.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  const raw: unknown = JSON.parse(readFileSync(path, 'utf8'));
+  if (typeof raw === 'object' && raw !== null && 'format' in raw && raw.format !== 2) {
+    throw new HeadroomError('usage', `${runDir} was made by another version of Headroom (run format ${String(raw.format)}, this one reads 2): start a new run`);
+  }
+  const parsed = RunManifest.safeParse(raw);
   if (!parsed.success) {
     throw new HeadroomError('bad_input', `${path} is not a valid run manifest: ${parsed.error.message}`);
   }
@@ -69,5 +86,5 @@ export function readManifest(runDir: string): RunManifest {
 }
 
 export function writeManifest(runDir: string, manifest: RunManifest): void {
-  writeFileAtomic(runPaths(runDir).manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileAtomic(runPaths(runDir).manifest, `${JSON.stringify(redactDeep(manifest), null, 2)}\n`);
 }

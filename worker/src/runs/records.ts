@@ -1,6 +1,6 @@
 /** The journal's record types. A run's state is the replay of these (see runState.ts). */
 import { z } from 'zod';
-import { ChunkStats, OomPolicy } from '../contract/protocol.js';
+import { ChunkStats, EnsembleMode, OomPolicy } from '../contract/protocol.js';
 
 const Count = z.number().int().nonnegative();
 const At = z.string();
@@ -42,18 +42,35 @@ export const JournalRecord = z.discriminatedUnion('type', [
     cuda: z.boolean(),
   }),
   z.object({
-    type: z.literal('model_loaded'),
+    type: z.literal('pass_started'),
     at: At,
+    /** The model's key in the spec. */
     model: z.string(),
     source: z.string(),
     device: z.string(),
     dim: z.number().int().positive(),
     maxSeqLen: z.number().int().positive(),
+    /** False when the model stayed resident from the pass before. */
+    loaded: z.boolean(),
+    ms: z.number().nonnegative(),
+    resident: Count,
     /** Where the first budget came from: learned (this run or the per-user cache) or a probe. */
     budgetKey: z.string(),
     initialBudget: z.number().int().positive().nullable(),
     budgetSource: z.enum(['run', 'cache', 'probe', 'fixed']),
   }),
+  z.object({
+    type: z.literal('pass_completed'),
+    at: At,
+    model: z.string(),
+    device: z.string(),
+    ms: z.number().nonnegative(),
+    rows: Count,
+    peak: Count.nullable(),
+    residentPeak: Count,
+    released: z.boolean(),
+  }),
+  z.object({ type: z.literal('mode_changed'), at: At, ensembleMode: EnsembleMode }),
   z.object({
     type: z.literal('probe'),
     at: At,
@@ -64,6 +81,7 @@ export const JournalRecord = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('oom'),
     at: At,
+    model: z.string(),
     chunk: Count,
     kind: z.string(),
     docs: z.number().int().positive(),

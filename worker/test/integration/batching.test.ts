@@ -73,7 +73,7 @@ describe('dynamic batching and OOM recovery', () => {
     expect(killed.exitCode).toBe(3);
     const resumed = await cli(['resume', out], env);
     expect(resumed.exitCode, resumed.stderr).toBe(0);
-    const loads = ofType(records(out), 'model_loaded');
+    const loads = ofType(records(out), 'pass_started');
     expect(loads.map((l) => l.budgetSource)).toEqual(['probe', 'run']); // the resume starts at the recorded budget
     expect(loads[1]!.initialBudget).toBeLessThanOrEqual(300);
     expect(maxAbsDiff(matrix(out), matrix(reference))).toBeLessThan(1e-5);
@@ -89,13 +89,13 @@ describe('dynamic batching and OOM recovery', () => {
     const second = join(dir, 'learn-2');
     expect((await cli(embedArgs(corpus, second, AUTO), env)).exitCode).toBe(0);
     expect(ofType(records(second), 'probe')).toHaveLength(0); // no probe the second time
-    expect(ofType(records(second), 'model_loaded')[0]).toMatchObject({ budgetSource: 'cache', initialBudget: learned });
+    expect(ofType(records(second), 'pass_started')[0]).toMatchObject({ budgetSource: 'cache', initialBudget: learned });
     expect(ofType(records(first), 'oom').length).toBeGreaterThan(0);
     expect(ofType(records(second), 'oom')).toHaveLength(0); // it starts at a size that worked
 
     const other = join(dir, 'learn-other');
     expect((await cli(embedArgs(corpus, other, AUTO, inject('otherTinyModel')), env)).exitCode).toBe(0);
-    expect(ofType(records(other), 'model_loaded')[0]).toMatchObject({ budgetSource: 'probe' });
+    expect(ofType(records(other), 'pass_started')[0]).toMatchObject({ budgetSource: 'probe' });
   });
 
   it('starts a fresh worker after an allocator assert and finishes with the same matrix', async () => {

@@ -55,7 +55,7 @@ describe('headroom embed', () => {
     const result = await cli(embedArgs(corpus, out, ['--chunk-size', '20', '--json', '--keep-chunks']));
     expect(result.exitCode).toBe(0);
     const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string; rows?: number });
-    expect(events.map((e) => e.event)).toEqual(['started', 'worker', 'model', 'chunk', 'chunk', 'chunk', 'summary']);
+    expect(events.map((e) => e.event)).toEqual(['started', 'worker', 'pass', 'chunk', 'chunk', 'chunk', 'pass', 'summary']);
     expect(events.at(-1)?.rows).toBe(60);
     const chunk = ofType(records(out), 'chunk_done')[0]!;
     expect(existsSync(join(out, chunk.file))).toBe(true);

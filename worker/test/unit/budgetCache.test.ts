@@ -6,9 +6,10 @@ import type { WorkerEvent } from '../../src/contract/protocol.js';
 import { budgetKey, learnedBudget, rememberBudget } from '../../src/engine/budgetCache.js';
 
 const GIB = 1024 ** 3;
-const loaded = (over: Partial<WorkerEvent<'model_loaded'>> = {}): WorkerEvent<'model_loaded'> => ({
-  type: 'model_loaded',
-  model: 'm',
+const loaded = (over: Partial<WorkerEvent<'pass_started'>> = {}): WorkerEvent<'pass_started'> => ({
+  type: 'pass_started',
+  model: 'key',
+  name: 'm',
   source: 'folder',
   device: 'cuda:0',
   deviceName: 'NVIDIA H100',
@@ -18,6 +19,8 @@ const loaded = (over: Partial<WorkerEvent<'model_loaded'>> = {}): WorkerEvent<'m
   capacity: 80 * GIB,
   free: 75 * GIB,
   ms: 1,
+  loaded: true,
+  resident: 1,
   ...over,
 });
 
@@ -26,7 +29,7 @@ describe('learned budgets', () => {
     const base = budgetKey(loaded());
     expect(budgetKey(loaded({ free: 74.5 * GIB }))).toBe(base); // same 2 GiB bucket
     for (const other of [
-      { model: 'other' },
+      { name: 'other' },
       { dtype: 'float32' },
       { deviceName: 'Tesla T4' },
       { maxSeqLen: 512 },

@@ -1,0 +1,6 @@
+import { join } from 'node:path';
+import { REPO_ROOT } from '../python.js';
+
+export const DEFAULT_MODEL = 'sentence-transformers/all-MiniLM-L6-v2';
+/** Written by `npm run setup` (python -m headroom_runtime.demo_corpus). */
+export const DEMO_CORPUS = join(REPO_ROOT, '.headroom', 'demo-corpus.jsonl');
