@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['worker/test/**/*.test.ts'],
+    include: ['worker/test/**/*.test.ts', 'electron/test/**/*.test.ts', 'renderer/test/**/*.test.ts'],
     globalSetup: ['worker/test/globalSetup.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,

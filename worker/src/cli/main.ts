@@ -1,5 +1,5 @@
 /** The `headroom` command line. Exit codes: 0 done, 2 bad input or usage, 3 interrupted (resumable), 1 internal. */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { Aggregate, DeviceRequest, EnsembleMode, OomPolicy } from '../contract/protocol.js';
@@ -8,6 +8,9 @@ import { DEFAULT_MODEL, DEMO_CORPUS } from '../engine/defaults.js';
 import { ensembleEntries, ensembleMode } from '../engine/ensemble.js';
 import { runStatus, type StatusReport } from '../engine/runStatus.js';
 import { readManifest } from '../runs/manifest.js';
+import { runDoctor } from '../service/doctor.js';
+import { defaultRunsDir } from '../service/runsDir.js';
+import { servePanel } from './serve.js';
 import { asHeadroomError, EXIT_CODES, HeadroomError } from '../errors.js';
 import { REPO_ROOT } from '../python.js';
 import { redact } from '../redact.js';
@@ -22,6 +25,12 @@ function positiveInt(value: string): number {
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
     throw new InvalidArgumentError('expected a whole number of 1 or more');
   }
+  return n;
+}
+
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a port from 0 to 65535');
   return n;
 }
 
@@ -207,6 +216,30 @@ export function buildProgram(io: Io): Command {
     .argument('<dir>', 'run folder')
     .option('--json', 'one JSON object on stdout', false)
     .action((dir: string, opts: { json: boolean }) => printStatus(runStatus(dir), opts.json, io));
+
+  program
+    .command('serve')
+    .description('serve the control panel in a browser (for machines with no desktop); prints its URL with a token')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port; 0 picks a free one', portNumber, 0)
+    .option('--runs-dir <dir>', 'runs folder (default: $HEADROOM_RUNS_DIR, else the per-user data folder)')
+    .option('--allow-remote', 'allow listening on an address other than loopback', false)
+    .action(async (opts: { host: string; port: number; runsDir?: string; allowRemote: boolean }) => {
+      await servePanel({ ...opts, runsDir: opts.runsDir ?? defaultRunsDir() }, io);
+    });
+
+  program
+    .command('doctor')
+    .description('check Python, torch, CUDA, GPUs, nvidia-smi, disk space and the default model')
+    .option('--runs-dir <dir>', 'runs folder whose disk is checked')
+    .option('--json', 'one JSON object on stdout', false)
+    .action(async (opts: { runsDir?: string; json: boolean }) => {
+      const runsDir = opts.runsDir ?? defaultRunsDir();
+      mkdirSync(runsDir, { recursive: true });
+      const report = await runDoctor({ runsDir });
+      if (opts.json) io.stdout.write(`${JSON.stringify(report)}\n`);
+      else for (const check of report.checks) io.stdout.write(`${check.ok ? 'ok  ' : 'FIX '} ${check.name.padEnd(22)} ${check.detail}${check.fix ? `\n      -> ${check.fix}` : ''}\n`);
+    });
 
   program
     .command('demo')

@@ -1,0 +1,102 @@
+/**
+ * Benchmark harness (not shipped): the real RunView and store, fed by a stand-in
+ * API, with 86,400 samples already in each chart; then events stream in through
+ * the store's own entry point (the one the WebSocket and IPC clients call) and we
+ * time (a) event handed to the store -> the frame that shows it, (b) frame times.
+ */
+import '@mantine/core/styles.css';
+import { MantineProvider } from '@mantine/core';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import type { HeadroomApi, RunInfo } from '../../worker/src/contract/api.ts';
+import { WINDOW, useStore, type RunSeries } from '../../renderer/src/store.ts';
+import { RunView } from '../../renderer/src/views/RunView.tsx';
+
+const RUN: RunInfo = {
+  runId: 'bench',
+  kind: 'embed',
+  status: 'running',
+  models: ['sentence-transformers/all-MiniLM-L6-v2'],
+  ensembleMode: 'simultaneous',
+  input: '/data/corpus.jsonl',
+  chunksDone: 500,
+  chunksTotal: 1000,
+  rowsTotal: 1_000_000,
+  device: 'cuda:0',
+  createdAt: new Date().toISOString(),
+  diskBytes: 123_456_789,
+  errors: [],
+};
+
+/** A stand-in API at the one boundary this page has no server for. */
+const stubApi = new Proxy({}, { get: (_target, name) => (name === 'on' ? () => () => undefined : async () => ({ ok: true })) }) as HeadroomApi;
+
+function dayOfSamples(): RunSeries {
+  const start = Date.now() / 1000 - WINDOW;
+  const length = WINDOW - 200; // room to stream without the window trimming itself mid-measurement
+  const series = (f: (i: number) => number) => Array.from({ length }, (_, i) => ({ t: start + i, v: f(i) }));
+  return {
+    vram: series((i) => 6e9 + 2e9 * Math.sin(i / 900) + (i % 13) * 1e7),
+    total: 16e9,
+    batchDocs: series((i) => 64 + (i % 50)),
+    tokensPerSecond: series((i) => 40_000 + 5_000 * Math.sin(i / 300)),
+    chunks: series((i) => Math.floor(i / 173)),
+    ooms: [start + 20_000, start + 60_000],
+    passes: [],
+    log: [],
+    batches: WINDOW,
+  };
+}
+
+useStore.setState({ api: stubApi, connected: true, view: 'run', runs: [RUN], selected: 'bench', series: { bench: dayOfSamples() } });
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <MantineProvider>
+      <RunView />
+    </MantineProvider>
+  </StrictMode>,
+);
+
+interface Result {
+  samplesPerChart: number;
+  events: number;
+  latencyMs: number[];
+  frameMs: number[];
+}
+
+/** Streams `count` events at `hz`, each a memory and a batch event, and times them. */
+async function stream(count: number, hz: number): Promise<Result> {
+  const vram = document.querySelector('figure[aria-label="VRAM"]')!;
+  const latencyMs: number[] = [];
+  const frameMs: number[] = [];
+  let last = performance.now();
+  let running = true;
+  const onFrame = (now: number): void => {
+    frameMs.push(now - last);
+    last = now;
+    if (running) requestAnimationFrame(onFrame);
+  };
+  requestAnimationFrame(onFrame);
+  for (let i = 0; i < count; i += 1) {
+    const sent = performance.now();
+    const before = vram.getAttribute('data-points');
+    const drawn = new Promise<void>((resolve) => {
+      const observer = new MutationObserver(() => {
+        if (vram.getAttribute('data-points') === before) return;
+        observer.disconnect();
+        requestAnimationFrame(() => resolve()); // the frame that paints the committed point
+      });
+      observer.observe(vram, { attributes: true });
+    });
+    const at = Date.now();
+    useStore.getState().onRunEvent({ runId: 'bench', at, event: { kind: 'memory', allocated: 7e9 + (i % 10) * 1e8, reserved: 8e9, free: 8e9, total: 16e9, peak: 8e9 } });
+    useStore.getState().onRunEvent({ runId: 'bench', at, event: { kind: 'batch', docs: 80, tokens: 9000, padded: 10_000, ms: 200, peak: null } });
+    await drawn;
+    latencyMs.push(performance.now() - sent);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1000 / hz - (performance.now() - sent))));
+  }
+  running = false;
+  return { samplesPerChart: Number(vram.getAttribute('data-points')), events: count, latencyMs, frameMs: frameMs.slice(1) };
+}
+
+(window as unknown as { runBench: typeof stream }).runBench = stream;

@@ -1,0 +1,42 @@
+/**
+ * The IPC table, derived from the contract: one channel per call, each checking
+ * the sender frame and validating its arguments before the Engine sees them.
+ * Channels not in the contract do not exist, so invoking one fails.
+ */
+import { ApiError, CALL_NAMES, checkCall, EVENTS, type CallName, type EventName } from '../../worker/src/contract/api.js';
+import { redactDeep } from '../../worker/src/redact.js';
+import { isAppFrame } from './security.js';
+
+export const callChannel = (name: CallName): string => `headroom:call:${name}`;
+export const EVENT_CHANNEL = 'headroom:event';
+export const CALL_CHANNELS: readonly string[] = CALL_NAMES.map(callChannel);
+export const EVENT_NAMES = Object.keys(EVENTS) as EventName[];
+
+/** What a handler answers: errors travel as values (Electron would strip an Error's fields). */
+export type IpcAnswer = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
+
+/** The part of ipcMain this table needs (Electron's, or a recorder in tests). */
+export interface IpcMainLike {
+  handle(channel: string, listener: (event: { senderFrame: { url: string } | null }, args: unknown) => Promise<IpcAnswer>): void;
+}
+
+export interface CallTarget {
+  call(name: CallName, args: unknown): Promise<unknown>;
+}
+
+export async function answerCall(target: CallTarget, name: CallName, senderUrl: string | undefined, args: unknown): Promise<IpcAnswer> {
+  try {
+    if (!isAppFrame(senderUrl)) throw new ApiError('bad_args', `refused: ${name} from a frame that is not the app (${senderUrl || 'empty'})`);
+    const checked = checkCall(name, args);
+    return { ok: true, result: redactDeep(await target.call(checked.name, checked.args)) };
+  } catch (error) {
+    const failure = error instanceof ApiError ? error : new ApiError('internal', error instanceof Error ? error.message : String(error));
+    return { ok: false, error: { code: failure.code, message: failure.message } };
+  }
+}
+
+export function registerIpc(ipcMain: IpcMainLike, target: CallTarget): void {
+  for (const name of CALL_NAMES) {
+    ipcMain.handle(callChannel(name), (event, args) => answerCall(target, name, event.senderFrame?.url, args));
+  }
+}

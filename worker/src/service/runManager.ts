@@ -1,0 +1,282 @@
+/**
+ * The Engine as a service for the panel (Electron or `headroom serve`): the runs
+ * in one runs folder, the ones running in this process with their controls, and
+ * the events the panel draws. Runs execute in-process through executeRun, each
+ * with its own Python worker, exactly as the CLI runs them.
+ */
+import { EventEmitter } from 'node:events';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ApiError, StartRunSpec, type CallArgs, type CallName, type CallResult, type EventName, type EventPayload, type RunInfo, type RunState } from '../contract/api.js';
+import type { EnsembleMode, OomPolicy } from '../contract/protocol.js';
+import { createEmbedRun, executeRun, type Progress } from '../engine/embedRun.js';
+import { ensembleEntries } from '../engine/ensemble.js';
+import { RunControl } from '../engine/runControl.js';
+import { runStatus } from '../engine/runStatus.js';
+import { asHeadroomError } from '../errors.js';
+import { readManifest } from '../runs/manifest.js';
+import { DEFAULT_MODEL, DEMO_CORPUS } from '../engine/defaults.js';
+import { runDoctor } from './doctor.js';
+import { GpuMonitor } from './gpuMonitor.js';
+
+interface LiveRun {
+  control: RunControl;
+  abort: AbortController;
+  paused: boolean;
+  workerPid: number | null;
+  allocated: number | null;
+  device: string | null;
+  done: Promise<void>;
+}
+
+export interface RunManagerOptions {
+  runsDir: string;
+  python?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Off in tests that do not want nvidia-smi polled. */
+  monitorGpus?: boolean;
+  /** The desktop app's file dialog; absent in the browser panel. */
+  chooseInputFile?: () => Promise<{ path: string | null }>;
+}
+
+function folderBytes(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    try {
+      const stat = statSync(join(dir, name));
+      if (stat.isFile()) total += stat.size;
+    } catch {
+      /* removed while we looked */
+    }
+  }
+  return total;
+}
+
+export class RunManager {
+  readonly runsDir: string;
+  private readonly live = new Map<string, LiveRun>();
+  /** Changes asked for while a run was not running: applied when it resumes. */
+  private readonly pending = new Map<string, { oomPolicy?: OomPolicy; ensembleMode?: EnsembleMode }>();
+  private readonly events = new EventEmitter();
+  private readonly monitor: GpuMonitor;
+
+  constructor(private readonly options: RunManagerOptions) {
+    this.runsDir = resolve(options.runsDir);
+    mkdirSync(this.runsDir, { recursive: true });
+    this.events.setMaxListeners(100);
+    this.monitor = new GpuMonitor(() => this.workers());
+    this.monitor.on((sample) => this.emit('gpuSample', sample));
+    if (options.monitorGpus !== false) this.monitor.start();
+  }
+
+  on<N extends EventName>(name: N, listener: (payload: EventPayload<N>) => void): () => void {
+    this.events.on(name, listener);
+    return () => this.events.off(name, listener);
+  }
+
+  private emit<N extends EventName>(name: N, payload: EventPayload<N>): void {
+    this.events.emit(name, payload);
+  }
+
+  private runDir(runId: string): string {
+    const dir = join(this.runsDir, runId);
+    if (!existsSync(join(dir, 'run.json'))) throw new ApiError('not_found', `no run "${runId}" in ${this.runsDir}`);
+    return dir;
+  }
+
+  info(runId: string): RunInfo {
+    const dir = this.runDir(runId);
+    const report = runStatus(dir);
+    const manifest = readManifest(dir);
+    const live = this.live.get(runId);
+    const status: RunState = live ? (live.paused ? 'paused' : 'running') : report.status === 'running' ? 'running' : report.status;
+    return {
+      runId,
+      kind: 'embed',
+      status,
+      models: manifest.spec.models.map((entry) => entry.model),
+      ensembleMode: report.ensembleMode as EnsembleMode,
+      input: report.input,
+      chunksDone: report.chunksDone,
+      chunksTotal: report.chunksTotal,
+      rowsTotal: manifest.input.rows,
+      device: live?.device ?? null,
+      createdAt: manifest.createdAt,
+      diskBytes: folderBytes(dir),
+      errors: report.errors,
+    };
+  }
+
+  listRuns(): CallResult<'listRuns'> {
+    const ids = readdirSync(this.runsDir).filter((name) => existsSync(join(this.runsDir, name, 'run.json')));
+    const runs: RunInfo[] = [];
+    for (const runId of ids) {
+      try {
+        runs.push(this.info(runId));
+      } catch {
+        /* a folder of another Headroom version, or half-written: not listed */
+      }
+    }
+    return runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  startRun(args: CallArgs<'startRun'>): CallResult<'startRun'> {
+    const spec = StartRunSpec.parse(args);
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+    const runId = `embed-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+    try {
+      createEmbedRun(spec.input, join(this.runsDir, runId), {
+        models: ensembleEntries(
+          spec.models.map((entry) => ({ model: entry.model, device: entry.device })),
+          spec.models.every((entry) => entry.weight !== undefined) ? spec.models.map((entry) => entry.weight!) : undefined,
+        ),
+        ensembleMode: spec.ensembleMode,
+        aggregate: spec.aggregate,
+        chunkSize: spec.chunkSize,
+        batchSize: spec.batchSize,
+        minBatch: spec.minBatch,
+        maxBatch: spec.maxBatch,
+        maxBatchTokens: null,
+        targetMemory: spec.targetMemory,
+        vramLimitGiB: spec.vramLimitGiB,
+        oomPolicy: spec.oomPolicy,
+        maxSeqLen: null,
+        textField: spec.textField,
+        idField: spec.idField,
+        keepChunks: false,
+      });
+    } catch (error) {
+      const failure = asHeadroomError(error);
+      throw new ApiError(failure.kind === 'internal' ? 'internal' : 'bad_input', failure.message);
+    }
+    this.launch(runId, 'embed');
+    return { runId };
+  }
+
+  private launch(runId: string, command: 'embed' | 'resume'): void {
+    const dir = this.runDir(runId);
+    const live: LiveRun = { control: new RunControl(), abort: new AbortController(), paused: false, workerPid: null, allocated: null, device: null, done: Promise.resolve() };
+    this.live.set(runId, live);
+    const changes = this.pending.get(runId) ?? {};
+    this.pending.delete(runId);
+    const onProgress = (event: Progress): void => {
+      if (event.kind === 'worker') live.workerPid = event.pid;
+      if (event.kind === 'memory') live.allocated = event.allocated;
+      if (event.kind === 'pass' && event.phase === 'started') live.device = event.device;
+      if (event.kind === 'paused' || event.kind === 'resumed') {
+        live.paused = event.kind === 'paused';
+        this.publishStatus(runId);
+      }
+      this.emit('runEvent', { runId, at: Date.now(), event: { ...event } });
+      if (event.kind === 'chunk' || event.kind === 'started') this.publishStatus(runId);
+    };
+    live.done = executeRun(dir, { command, control: live.control, signal: live.abort.signal, onProgress, python: this.options.python, env: this.options.env, ...changes })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          const failure = asHeadroomError(error);
+          this.emit('runEvent', { runId, at: Date.now(), event: { kind: 'log', line: `run ended: ${failure.message}` } });
+        },
+      )
+      .finally(() => {
+        this.live.delete(runId);
+        this.publishStatus(runId);
+      });
+    this.publishStatus(runId);
+  }
+
+  private publishStatus(runId: string): void {
+    try {
+      this.emit('runStatus', this.info(runId));
+    } catch {
+      /* deleted meanwhile */
+    }
+  }
+
+  pauseRun({ runId }: CallArgs<'pauseRun'>): CallResult<'pauseRun'> {
+    const live = this.live.get(runId);
+    if (!live) throw new ApiError('busy', `run "${runId}" is not running`);
+    live.control.pause();
+    return { ok: true };
+  }
+
+  resumeRun({ runId }: CallArgs<'resumeRun'>): CallResult<'resumeRun'> {
+    const live = this.live.get(runId);
+    if (live) {
+      live.control.resume();
+      return { ok: true };
+    }
+    const { status } = this.info(runId);
+    if (status === 'done') throw new ApiError('busy', `run "${runId}" is already complete`);
+    this.launch(runId, 'resume');
+    return { ok: true };
+  }
+
+  stopRun({ runId }: CallArgs<'stopRun'>): CallResult<'stopRun'> {
+    const live = this.live.get(runId);
+    if (!live) throw new ApiError('busy', `run "${runId}" is not running`);
+    live.abort.abort();
+    return { ok: true };
+  }
+
+  setPolicy({ runId, oom, ensembleMode }: CallArgs<'setPolicy'>): CallResult<'setPolicy'> {
+    this.runDir(runId);
+    const live = this.live.get(runId);
+    if (live) {
+      if (oom) live.control.setOomPolicy(oom);
+      if (ensembleMode) live.control.setEnsembleMode(ensembleMode);
+    } else {
+      this.pending.set(runId, { ...this.pending.get(runId), ...(oom ? { oomPolicy: oom } : {}), ...(ensembleMode ? { ensembleMode } : {}) });
+    }
+    return { ok: true };
+  }
+
+  deleteCache({ runId }: CallArgs<'deleteCache'>): CallResult<'deleteCache'> {
+    const dir = this.runDir(runId);
+    if (this.live.has(runId)) throw new ApiError('busy', `run "${runId}" is running: stop it first`);
+    const freedBytes = folderBytes(dir);
+    rmSync(dir, { recursive: true, force: true });
+    return { freedBytes };
+  }
+
+  listGpus(): CallResult<'listGpus'> {
+    return this.monitor.latest();
+  }
+
+  async doctor(): Promise<CallResult<'doctor'>> {
+    return runDoctor({ runsDir: this.runsDir, python: this.options.python });
+  }
+
+  defaults(): CallResult<'defaults'> {
+    return { demoCorpus: existsSync(DEMO_CORPUS) ? DEMO_CORPUS : null, defaultModel: DEFAULT_MODEL, runsDir: this.runsDir, desktop: this.options.chooseInputFile !== undefined };
+  }
+
+  private workers(): { runId: string; pid: number; device: string | null; allocated: number | null }[] {
+    return [...this.live.entries()].flatMap(([runId, live]) => (live.workerPid === null ? [] : [{ runId, pid: live.workerPid, device: live.device, allocated: live.allocated }]));
+  }
+
+  /** A call already checked against the contract (checkCall): the one switch every transport uses. */
+  async call(name: CallName, args: unknown): Promise<unknown> {
+    const handlers: { [N in CallName]: (checked: never) => unknown } = {
+      listRuns: () => this.listRuns(),
+      startRun: (checked: CallArgs<'startRun'>) => this.startRun(checked),
+      pauseRun: (checked: CallArgs<'pauseRun'>) => this.pauseRun(checked),
+      resumeRun: (checked: CallArgs<'resumeRun'>) => this.resumeRun(checked),
+      stopRun: (checked: CallArgs<'stopRun'>) => this.stopRun(checked),
+      setPolicy: (checked: CallArgs<'setPolicy'>) => this.setPolicy(checked),
+      deleteCache: (checked: CallArgs<'deleteCache'>) => this.deleteCache(checked),
+      listGpus: () => this.listGpus(),
+      doctor: () => this.doctor(),
+      defaults: () => this.defaults(),
+      chooseInputFile: () => this.options.chooseInputFile?.() ?? { path: null },
+    };
+    return handlers[name](args as never);
+  }
+
+  /** Stops every run and its worker (the app is quitting). */
+  async close(): Promise<void> {
+    this.monitor.stop();
+    for (const live of this.live.values()) live.abort.abort();
+    await Promise.all([...this.live.values()].map((live) => live.done));
+  }
+}

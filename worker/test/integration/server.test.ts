@@ -1,0 +1,136 @@
+/**
+ * `headroom serve` refuses what it must: calls without the token, foreign Host
+ * headers (DNS rebinding), WebSocket upgrades from foreign or null Origins, bad
+ * arguments (a clear error, nothing started), and a non-loopback bind unless asked.
+ */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { serve, type RunningServer } from '../../src/server/server.js';
+import { RunManager } from '../../src/service/runManager.js';
+import { cli, tempDir } from '../helpers.js';
+
+let server: RunningServer;
+let manager: RunManager;
+let runsDir: string;
+
+beforeAll(async () => {
+  const dir = tempDir();
+  runsDir = join(dir, 'runs');
+  const site = join(dir, 'site');
+  mkdirSync(site);
+  writeFileSync(join(site, 'index.html'), '<!doctype html><title>panel</title>');
+  manager = new RunManager({ runsDir, monitorGpus: false });
+  server = await serve({ host: '127.0.0.1', port: 0, allowRemote: false, manager, staticDir: site });
+});
+
+afterAll(async () => {
+  await server.close();
+  await manager.close();
+});
+
+function get(path: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: server.port, path, headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Opens the API socket; resolves with the socket, or with the HTTP status it was refused with. */
+function connect(options: { token?: string; origin?: string | null; host?: string }): Promise<WebSocket | number> {
+  const host = options.host ?? `127.0.0.1:${server.port}`;
+  const headers: Record<string, string> = { host };
+  const origin = options.origin === undefined ? `http://127.0.0.1:${server.port}` : options.origin;
+  if (origin !== null) headers.origin = origin;
+  const query = options.token === undefined ? '' : `?token=${encodeURIComponent(options.token)}`;
+  const socket = new WebSocket(`ws://127.0.0.1:${server.port}/api${query}`, { headers });
+  return new Promise((resolve) => {
+    socket.on('open', () => resolve(socket));
+    socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    socket.on('error', () => resolve(0));
+  });
+}
+
+function call(socket: WebSocket, name: string, args: unknown): Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }> {
+  return new Promise((resolve) => {
+    const id = Math.floor(Math.random() * 1e9);
+    const onMessage = (data: Buffer): void => {
+      const message = JSON.parse(String(data)) as { type: string; id: number; ok: boolean };
+      if (message.type === 'result' && message.id === id) {
+        socket.off('message', onMessage);
+        resolve(message as never);
+      }
+    };
+    socket.on('message', onMessage);
+    socket.send(JSON.stringify({ type: 'call', id, name, args }));
+  });
+}
+
+describe('headroom serve', () => {
+  it('prints a loopback URL carrying a long random token', () => {
+    expect(server.url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${server.port}/#token=[A-Za-z0-9_-]{40,}$`));
+  });
+
+  it('serves the panel to its own Host only', async () => {
+    expect(await get('/', `127.0.0.1:${server.port}`)).toBe(200);
+    expect(await get('/', `localhost:${server.port}`)).toBe(200);
+    expect(await get('/', `evil.example:${server.port}`)).toBe(421); // DNS rebinding
+    expect(await get('/', '127.0.0.1:1')).toBe(421);
+    expect(await get('/../../etc/passwd', `127.0.0.1:${server.port}`)).toBe(404);
+  });
+
+  it('refuses the API without the right token, from a foreign or null Origin, or a foreign Host', async () => {
+    expect(await connect({})).toBe(401);
+    expect(await connect({ token: 'wrong' })).toBe(401);
+    expect(await connect({ token: `${server.token}x` })).toBe(401);
+    expect(await connect({ token: server.token, origin: 'http://evil.example' })).toBe(403);
+    expect(await connect({ token: server.token, origin: 'null' })).toBe(403);
+    expect(await connect({ token: server.token, origin: null })).toBe(403);
+    expect(await connect({ token: server.token, host: `evil.example:${server.port}` })).toBe(421);
+    const socket = await connect({ token: server.token });
+    expect(socket).toBeInstanceOf(WebSocket);
+    (socket as WebSocket).close();
+  });
+
+  it('answers calls, and refuses invalid arguments and unknown calls with a clear error, starting nothing', async () => {
+    const socket = (await connect({ token: server.token })) as WebSocket;
+    expect(await call(socket, 'listRuns', {})).toMatchObject({ ok: true, result: [] });
+    const bad = await call(socket, 'startRun', { input: '', models: [], chunkSize: -5 });
+    expect(bad.ok).toBe(false);
+    expect(bad.error?.code).toBe('bad_args');
+    expect(bad.error?.message).toMatch(/input: choose an input file/);
+    expect(bad.error?.message).toMatch(/models: add at least one model/);
+    expect(bad.error?.message).toMatch(/chunkSize/);
+    const extra = await call(socket, 'pauseRun', { runId: '../../etc', evil: true });
+    expect(extra).toMatchObject({ ok: false, error: { code: 'bad_args' } });
+    const missing = await call(socket, 'startRun', { input: join(runsDir, 'nope.jsonl'), models: [{ model: 'x' }] });
+    expect(missing).toMatchObject({ ok: false, error: { code: 'bad_input' } });
+    expect(missing.error?.message).toMatch(/nope\.jsonl/);
+    expect(await call(socket, 'rmEverything', {})).toMatchObject({ ok: false, error: { code: 'unknown_call', message: 'unknown call "rmEverything"' } });
+    expect(await call(socket, '__proto__', {})).toMatchObject({ ok: false, error: { code: 'unknown_call' } });
+    expect(existsSync(runsDir) ? readdirSync(runsDir) : []).toEqual([]);
+    socket.close();
+  });
+
+  it('refuses to bind beyond loopback unless asked explicitly', async () => {
+    await expect(serve({ host: '0.0.0.0', port: 0, allowRemote: false, manager, staticDir: runsDir })).rejects.toThrow(/refusing to listen on 0\.0\.0\.0/);
+  });
+});
+
+describe('headroom doctor', () => {
+  it('checks Python, torch, the default model, nvidia-smi and disk, and says what to fix', async () => {
+    const result = await cli(['doctor', '--json', '--runs-dir', runsDir]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { checks: { name: string; ok: boolean; fix: string | null }[] };
+    const byName = Object.fromEntries(report.checks.map((check) => [check.name, check]));
+    expect(Object.keys(byName)).toEqual(['Python', 'torch', 'sentence-transformers', 'CUDA', 'Default model', 'nvidia-smi', 'Disk space']);
+    expect(byName.Python!.ok && byName.torch!.ok && byName['Default model']!.ok).toBe(true);
+    for (const check of report.checks) expect(check.ok || (check.fix !== null && check.fix.length > 10)).toBe(true);
+  });
+});
