@@ -25,10 +25,12 @@ interface Props {
   marks?: number[];
   color?: string;
   step?: boolean;
+  /** What the series is, when the label alone could mislead (process memory on a CPU run). */
+  caption?: string;
 }
 
 /** A time series, decimated before drawing so a day of samples stays fast. */
-export const TimeChart = memo(function TimeChart({ label, unit, points, scale = 1, thresholds = [], marks = [], color = 'var(--mantine-color-blue-6)', step = false }: Props) {
+export const TimeChart = memo(function TimeChart({ label, unit, points, scale = 1, thresholds = [], marks = [], color = 'var(--mantine-color-blue-6)', step = false, caption }: Props) {
   // Drawn at low priority: React renders it in slices between frames, so streaming never stalls the page.
   const drawn = useDeferredValue(points);
   const data = useMemo(() => decimate(drawn, DRAWN_BUCKETS).map((p) => ({ t: p.t, v: p.v / scale })), [drawn, scale]);
@@ -39,6 +41,7 @@ export const TimeChart = memo(function TimeChart({ label, unit, points, scale = 
         <Text size="sm" fw={600}>
           {label}{' '}
           <Text span size="xs" c="dimmed">
+            {caption ? `${caption} · ` : ''}
             {last ? `${(last.v / scale).toLocaleString(undefined, { maximumFractionDigits: 1 })} ${unit} now · ${points.length.toLocaleString()} samples` : 'no samples yet'}
           </Text>
         </Text>

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { HeadroomError } from './errors.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const RUNTIME_DIR = fileURLToPath(new URL('../../python-runtime/', import.meta.url));
+/** The headroom_runtime package's folder; a packaged app points HEADROOM_RUNTIME_DIR at its resources. */
+export const RUNTIME_DIR = process.env.HEADROOM_RUNTIME_DIR ?? fileURLToPath(new URL('../../python-runtime/', import.meta.url));
 
 export function pythonExecutable(env: NodeJS.ProcessEnv = process.env): string {
   const chosen = env.HEADROOM_PYTHON;

@@ -24,7 +24,7 @@ function LiveChart({ runId, pick, ...props }: { runId: string; pick: (series: Ru
   return <TimeChart {...props} points={points} />;
 }
 
-function VramChart({ runId }: { runId: string }) {
+function VramChart({ runId, device }: { runId: string; device: string | null }) {
   const points = useStore((s) => seriesOf(s, runId).vram);
   const total = useStore((s) => seriesOf(s, runId).total);
   const ooms = useStore((s) => seriesOf(s, runId).ooms);
@@ -32,15 +32,16 @@ function VramChart({ runId }: { runId: string }) {
     () => (total ? [{ value: total * 0.85, label: 'warning 85%', color: 'var(--mantine-color-yellow-7)' }, { value: total * 0.95, label: 'critical 95%', color: 'var(--mantine-color-red-7)' }] : []),
     [total],
   );
-  return <TimeChart label="VRAM" unit="MiB" points={points} scale={MIB} thresholds={thresholds} marks={ooms} />;
+  const caption = device === 'cpu' ? 'process memory (CPU run)' : device ? `${device} allocated` : undefined;
+  return <TimeChart label="VRAM" unit="MiB" points={points} scale={MIB} thresholds={thresholds} marks={ooms} caption={caption} />;
 }
 
-function ProgressLine({ runId, total }: { runId: string; total: number }) {
+function ProgressLine({ runId, total, live }: { runId: string; total: number; live: boolean }) {
   const chunks = useStore((s) => seriesOf(s, runId).chunks);
   const batches = useStore((s) => seriesOf(s, runId).batches);
   const ooms = useStore((s) => seriesOf(s, runId).ooms.length);
   const done = useStore((s) => s.runs.find((r) => r.runId === runId)?.chunksDone ?? 0);
-  const { rate, eta } = rateAndEta(chunks, total);
+  const { rate, eta } = live ? rateAndEta(chunks, total) : { rate: null, eta: null };
   return (
     <Text size="sm" mt="xs">
       {done}/{total} (model, chunk) units · {rate === null ? '—' : `${rate.toFixed(2)} units/s`} · ETA {seconds(eta)} · {batches.toLocaleString()} batches · {ooms} OOMs
@@ -144,7 +145,7 @@ export function RunView() {
             <Select size="xs" w={150} label="Ensemble mode" data={['simultaneous', 'sequential']} value={run.ensembleMode} onChange={(v) => v && act(api?.setPolicy({ runId, ensembleMode: v as 'sequential' }))} allowDeselect={false} />
           </Group>
         </Group>
-        <ProgressLine runId={runId} total={run.chunksTotal} />
+        <ProgressLine runId={runId} total={run.chunksTotal} live={live} />
         {run.errors.map((error) => (
           <Alert key={error} color="red" mt="xs" title="Error">
             {error}
@@ -153,7 +154,7 @@ export function RunView() {
       </Card>
 
       <SimpleGrid cols={{ base: 1, md: 2 }}>
-        <VramChart runId={runId} />
+        <VramChart runId={runId} device={run.device} />
         <LiveChart runId={runId} pick={pickBatch} label="Batch size" unit="docs" step />
         <LiveChart runId={runId} pick={pickTokens} label="Tokens per second" unit="tok/s" color="var(--mantine-color-teal-6)" />
         <LiveChart runId={runId} pick={pickChunks} label="Chunks" unit="units" step color="var(--mantine-color-grape-6)" />

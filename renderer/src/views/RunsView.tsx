@@ -29,7 +29,7 @@ export function RunsView() {
       {runs.length === 0 ? (
         <Text c="dimmed">No runs yet. Start one with "New run": the demo corpus is filled in.</Text>
       ) : (
-        <Table striped highlightOnHover verticalSpacing="xs" aria-label="Runs">
+        <Table striped highlightOnHover verticalSpacing="xs" aria-label="Runs" style={{ whiteSpace: 'nowrap' }}>
           <Table.Thead>
             <Table.Tr>
               <Table.Th>Run</Table.Th>
@@ -63,7 +63,7 @@ export function RunsView() {
                     {run.chunksDone}/{run.chunksTotal} units · {run.rowsTotal.toLocaleString()} docs
                   </Text>
                 </Table.Td>
-                <Table.Td>
+                <Table.Td style={{ whiteSpace: 'normal' }}>
                   <Text size="sm" lineClamp={2}>
                     {run.models.join(', ')}
                   </Text>

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { Aggregate, DeviceRequest, EnsembleMode, OomPolicy } from '../contract/protocol.js';
-import { createEmbedRun, executeRun, type EmbedOptions } from '../engine/embedRun.js';
+import { createEmbedRun, EMBED_DEFAULTS, executeRun, type EmbedOptions } from '../engine/embedRun.js';
 import { DEFAULT_MODEL, DEMO_CORPUS } from '../engine/defaults.js';
 import { ensembleEntries, ensembleMode } from '../engine/ensemble.js';
 import { runStatus, type StatusReport } from '../engine/runStatus.js';
@@ -252,23 +252,7 @@ export function buildProgram(io: Io): Command {
       if (existsSync(join(DEMO_RUN, 'run.json')) && !isCurrentRun(DEMO_RUN)) rmSync(DEMO_RUN, { recursive: true, force: true });
       const runDir = existsSync(join(DEMO_RUN, 'run.json'))
         ? DEMO_RUN
-        : createEmbedRun(DEMO_CORPUS, DEMO_RUN, {
-            models: ensembleEntries([{ model: DEFAULT_MODEL, device: 'auto' }], undefined),
-            ensembleMode: 'simultaneous',
-            aggregate: 'concat',
-            chunkSize: 500,
-            batchSize: 'auto',
-            minBatch: 8,
-            maxBatch: 512,
-            maxBatchTokens: null,
-            targetMemory: 0.85,
-            vramLimitGiB: null,
-            oomPolicy: 'fail',
-            maxSeqLen: null,
-            textField: 'text',
-            idField: 'id',
-            keepChunks: false,
-          });
+        : createEmbedRun(DEMO_CORPUS, DEMO_RUN, { ...EMBED_DEFAULTS, models: ensembleEntries([{ model: DEFAULT_MODEL, device: 'auto' }], undefined), chunkSize: 500 });
       await runToEnd(runDir, 'resume', reporterFor(opts.json, false, io), io, opts.json);
       if (!opts.json) io.stderr.write(`demo output in ${DEMO_RUN} (delete it to run the demo again)\n`);
     });

@@ -25,6 +25,24 @@ export type { Progress } from './progress.js';
 
 export type EmbedOptions = EmbedSpec;
 
+/** An embed run's defaults, for callers that set only what they care about (the demo, the panel, tests). */
+export const EMBED_DEFAULTS: Omit<EmbedOptions, 'models'> = {
+  ensembleMode: 'simultaneous',
+  aggregate: 'concat',
+  chunkSize: 1000,
+  batchSize: 'auto',
+  minBatch: 8,
+  maxBatch: 512,
+  maxBatchTokens: null,
+  targetMemory: 0.85,
+  vramLimitGiB: null,
+  oomPolicy: 'fail',
+  maxSeqLen: null,
+  textField: 'text',
+  idField: 'id',
+  keepChunks: false,
+};
+
 export interface PassFigures {
   model: string;
   device: string;

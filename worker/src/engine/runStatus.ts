@@ -20,6 +20,8 @@ export interface StatusReport {
   errors: string[];
   lastInterruption: string | null;
   embeddingsSha256: string | null;
+  /** Where the last pass ran. */
+  device: string | null;
 }
 
 export function runStatus(runDirArg: string): StatusReport {
@@ -50,5 +52,6 @@ export function runStatus(runDirArg: string): StatusReport {
     errors: state.errors,
     lastInterruption: interruption?.type === 'run_interrupted' ? interruption.reason : null,
     embeddingsSha256: state.completed?.sha256 ?? null,
+    device: records.findLast((record): record is Extract<typeof record, { type: 'pass_started' }> => record.type === 'pass_started')?.device ?? null,
   };
 }

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ApiError, StartRunSpec, type CallArgs, type CallName, type CallResult, type EventName, type EventPayload, type RunInfo, type RunState } from '../contract/api.js';
 import type { EnsembleMode, OomPolicy } from '../contract/protocol.js';
-import { createEmbedRun, executeRun, type Progress } from '../engine/embedRun.js';
+import { createEmbedRun, EMBED_DEFAULTS, executeRun, type Progress } from '../engine/embedRun.js';
 import { ensembleEntries } from '../engine/ensemble.js';
 import { RunControl } from '../engine/runControl.js';
 import { runStatus } from '../engine/runStatus.js';
@@ -100,7 +100,7 @@ export class RunManager {
       chunksDone: report.chunksDone,
       chunksTotal: report.chunksTotal,
       rowsTotal: manifest.input.rows,
-      device: live?.device ?? null,
+      device: live?.device ?? report.device,
       createdAt: manifest.createdAt,
       diskBytes: folderBytes(dir),
       errors: report.errors,
@@ -125,27 +125,21 @@ export class RunManager {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
     const runId = `embed-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
     try {
-      createEmbedRun(spec.input, join(this.runsDir, runId), {
+      const weights = spec.models.map((entry) => entry.weight);
+      if (weights.some((w) => w === undefined) && weights.some((w) => w !== undefined)) {
+        throw new ApiError('bad_args', 'startRun: give every model a weight, or none (equal weights)');
+      }
+      const { input, models, ...settings } = spec;
+      createEmbedRun(input, join(this.runsDir, runId), {
+        ...EMBED_DEFAULTS,
+        ...settings,
         models: ensembleEntries(
-          spec.models.map((entry) => ({ model: entry.model, device: entry.device })),
-          spec.models.every((entry) => entry.weight !== undefined) ? spec.models.map((entry) => entry.weight!) : undefined,
+          models.map((entry) => ({ model: entry.model, device: entry.device })),
+          weights.every((w) => w !== undefined) ? (weights as number[]) : undefined,
         ),
-        ensembleMode: spec.ensembleMode,
-        aggregate: spec.aggregate,
-        chunkSize: spec.chunkSize,
-        batchSize: spec.batchSize,
-        minBatch: spec.minBatch,
-        maxBatch: spec.maxBatch,
-        maxBatchTokens: null,
-        targetMemory: spec.targetMemory,
-        vramLimitGiB: spec.vramLimitGiB,
-        oomPolicy: spec.oomPolicy,
-        maxSeqLen: null,
-        textField: spec.textField,
-        idField: spec.idField,
-        keepChunks: false,
       });
     } catch (error) {
+      if (error instanceof ApiError) throw error;
       const failure = asHeadroomError(error);
       throw new ApiError(failure.kind === 'internal' ? 'internal' : 'bad_input', failure.message);
     }

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { createEmbedRun, executeRun, type EmbedOptions, type Progress } from '../../src/engine/embedRun.js';
+import { createEmbedRun, EMBED_DEFAULTS, executeRun, type EmbedOptions, type Progress } from '../../src/engine/embedRun.js';
 import { ensembleEntries } from '../../src/engine/ensemble.js';
 import { RunControl } from '../../src/engine/runControl.js';
 import { childPids, cli, makeCorpus, maxAbsDiff, ofType, readMatrix, records, startCli, tempDir, tinyModel, waitFor, type Matrix } from '../helpers.js';
@@ -262,23 +262,13 @@ describe('ensembles', () => {
 
 function spec(mode: 'simultaneous' | 'sequential'): EmbedOptions {
   return {
+    ...EMBED_DEFAULTS,
     models: ensembleEntries(
       MODELS().map((model) => ({ model, device: 'cpu' })),
       WEIGHTS.split(',').map(Number),
     ),
     ensembleMode: mode,
-    aggregate: 'concat',
     chunkSize: 40,
     batchSize: 4,
-    minBatch: 8,
-    maxBatch: 512,
-    maxBatchTokens: null,
-    targetMemory: 0.85,
-    vramLimitGiB: null,
-    oomPolicy: 'fail',
-    maxSeqLen: null,
-    textField: 'text',
-    idField: 'id',
-    keepChunks: false,
   };
 }

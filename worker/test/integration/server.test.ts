@@ -112,6 +112,8 @@ describe('headroom serve', () => {
     const missing = await call(socket, 'startRun', { input: join(runsDir, 'nope.jsonl'), models: [{ model: 'x' }] });
     expect(missing).toMatchObject({ ok: false, error: { code: 'bad_input' } });
     expect(missing.error?.message).toMatch(/nope\.jsonl/);
+    const partial = await call(socket, 'startRun', { input: join(runsDir, 'x.jsonl'), models: [{ model: 'a', weight: 1 }, { model: 'b' }] });
+    expect(partial).toMatchObject({ ok: false, error: { code: 'bad_args', message: 'startRun: give every model a weight, or none (equal weights)' } });
     expect(await call(socket, 'rmEverything', {})).toMatchObject({ ok: false, error: { code: 'unknown_call', message: 'unknown call "rmEverything"' } });
     expect(await call(socket, '__proto__', {})).toMatchObject({ ok: false, error: { code: 'unknown_call' } });
     expect(existsSync(runsDir) ? readdirSync(runsDir) : []).toEqual([]);
