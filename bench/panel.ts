@@ -14,10 +14,10 @@ import { parseArgs } from 'node:util';
 import { chromium } from '@playwright/test';
 import { build } from 'vite';
 import { REPO_ROOT } from '../worker/src/python.js';
+import { CONTENT_TYPES } from '../worker/src/server/webAssets.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '100' }, hz: { type: 'string', default: '4' } } });
 const OUT = join(REPO_ROOT, 'bench', 'out', 'panel');
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
 
 await build({ configFile: join(REPO_ROOT, 'bench', 'panel', 'vite.config.ts') });
 const server = createServer((request, response) => {
@@ -29,7 +29,7 @@ const server = createServer((request, response) => {
     response.writeHead(404).end();
     return;
   }
-  response.writeHead(200, { 'Content-Type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body);
+  response.writeHead(200, { 'Content-Type': CONTENT_TYPES[extname(path)] ?? 'application/octet-stream' }).end(body);
 });
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const port = (server.address() as { port: number }).port;

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, shell } from 'electron';
 import type { EventName } from '../../worker/src/contract/api.js';
 import { redactDeep } from '../../worker/src/redact.js';
+import { CONTENT_TYPES } from '../../worker/src/server/webAssets.js';
 import { RunManager } from '../../worker/src/service/runManager.js';
 import { defaultRunsDir } from '../../worker/src/service/runsDir.js';
 import { EVENT_CHANNEL, EVENT_NAMES, registerIpc } from './ipcTable.js';
@@ -17,7 +18,6 @@ import { APP_HOST, APP_SCHEME, APP_URL, CONTENT_SECURITY_POLICY, mayNavigate, ma
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const RENDERER = join(here, '..', '..', 'renderer', 'dist');
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2' };
 
 protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 
@@ -28,7 +28,7 @@ function serveRenderer(): void {
     const url = new URL(request.url);
     const file = normalize(join(RENDERER, decodeURIComponent(url.pathname)));
     if (url.host !== APP_HOST || !file.startsWith(RENDERER + sep) || !existsSync(file)) return new Response('not found', { status: 404 });
-    return new Response(readFileSync(file), { headers: { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': CONTENT_SECURITY_POLICY } });
+    return new Response(readFileSync(file), { headers: { 'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': CONTENT_SECURITY_POLICY } });
   });
 }
 

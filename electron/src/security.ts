@@ -10,8 +10,7 @@ export const APP_SCHEME = 'app';
 export const APP_HOST = 'headroom';
 export const APP_URL = `${APP_SCHEME}://${APP_HOST}/index.html`;
 
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+export { CONTENT_SECURITY_POLICY } from '../../worker/src/server/webAssets.js';
 
 export function windowOptions(preload: string): BrowserWindowConstructorOptions {
   return {

@@ -44,8 +44,12 @@ describe('run series from Engine events', () => {
   });
 
   it('keeps at most a day of samples per series', () => {
-    let s = empty();
-    for (let i = 0; i < WINDOW + 50; i += 1) s = { ...s, vram: appendBounded(s.vram, { t: i, v: i }, WINDOW) };
+    let s: RunSeries = { ...empty(), vram: Array.from({ length: WINDOW }, (_, t) => ({ t, v: t })) };
+    for (let i = 0; i < 50; i += 1) {
+      s = applyEvent(s, { runId: 'r', at: (WINDOW + i) * 1000, event: { kind: 'memory', allocated: i, total: null } });
+    }
     expect(s.vram.length).toBeLessThanOrEqual(WINDOW);
+    expect(s.vram.at(-1)).toEqual({ t: WINDOW + 49, v: 49 });
+    expect(s.vram[0]!.t).toBeGreaterThan(0); // the oldest went first
   });
 });

@@ -16,19 +16,7 @@ import { ApiError, checkCall, EVENTS, type EventName } from '../contract/api.js'
 import { HeadroomError } from '../errors.js';
 import { redactDeep } from '../redact.js';
 import type { RunManager } from '../service/runManager.js';
-
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.json': 'application/json',
-  '.woff2': 'font/woff2',
-};
+import { CONTENT_SECURITY_POLICY, CONTENT_TYPES } from './webAssets.js';
 
 export interface ServeOptions {
   host: string;
@@ -129,7 +117,7 @@ function serveStatic(request: IncomingMessage, response: ServerResponse, root: s
     return refuse(response, 404, 'not found');
   }
   response.writeHead(200, {
-    'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+    'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
     'Content-Security-Policy': CONTENT_SECURITY_POLICY,
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',

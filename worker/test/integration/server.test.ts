@@ -31,10 +31,11 @@ afterAll(async () => {
   await manager.close();
 });
 
-function get(path: string, host: string): Promise<number> {
+function get(path: string, host: string, onHeaders?: (headers: Record<string, unknown>) => void): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: server.port, path, headers: { host } }, (res) => {
       res.resume();
+      onHeaders?.(res.headers);
       resolve(res.statusCode ?? 0);
     });
     req.on('error', reject);
@@ -78,7 +79,10 @@ describe('headroom serve', () => {
   });
 
   it('serves the panel to its own Host only', async () => {
-    expect(await get('/', `127.0.0.1:${server.port}`)).toBe(200);
+    let headers: Record<string, unknown> = {};
+    expect(await get('/', `127.0.0.1:${server.port}`, (h) => (headers = h))).toBe(200);
+    expect(headers['content-security-policy']).toMatch(/script-src 'self';.*frame-ancestors 'none'/);
+    expect(headers['x-content-type-options']).toBe('nosniff');
     expect(await get('/', `localhost:${server.port}`)).toBe(200);
     expect(await get('/', `evil.example:${server.port}`)).toBe(421); // DNS rebinding
     expect(await get('/', '127.0.0.1:1')).toBe(421);
