@@ -3,13 +3,13 @@
  * (RunManager) in this process, the IPC table from the contract, and every
  * worker stopped on quit.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { extname, join, normalize, sep } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, shell } from 'electron';
 import type { EventName } from '../../worker/src/contract/api.js';
 import { redactDeep } from '../../worker/src/redact.js';
-import { CONTENT_TYPES } from '../../worker/src/server/webAssets.js';
+import { assetFile, CONTENT_TYPES } from '../../worker/src/server/webAssets.js';
 import { RunManager } from '../../worker/src/service/runManager.js';
 import { defaultRunsDir } from '../../worker/src/service/runsDir.js';
 import { EVENT_CHANNEL, EVENT_NAMES, registerIpc } from './ipcTable.js';
@@ -26,8 +26,8 @@ let manager: RunManager | undefined;
 function serveRenderer(): void {
   protocol.handle(APP_SCHEME, (request) => {
     const url = new URL(request.url);
-    const file = normalize(join(RENDERER, decodeURIComponent(url.pathname)));
-    if (url.host !== APP_HOST || !file.startsWith(RENDERER + sep) || !existsSync(file)) return new Response('not found', { status: 404 });
+    const file = url.host === APP_HOST ? assetFile(RENDERER, url.pathname) : null;
+    if (file === null) return new Response('not found', { status: 404 });
     return new Response(readFileSync(file), { headers: { 'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': CONTENT_SECURITY_POLICY } });
   });
 }

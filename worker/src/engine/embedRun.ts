@@ -14,7 +14,7 @@ import { Journal } from '../runs/journal.js';
 import { acquireLock } from '../runs/lock.js';
 import { chunkFile, EmbedSpec, readManifest, runPaths, writeManifest, type RunManifest } from '../runs/manifest.js';
 import type { ChunkRecord } from '../runs/records.js';
-import { chunkKey, replay } from '../runs/runState.js';
+import { chunkKey, replay, settingsInForce } from '../runs/runState.js';
 import { HEADROOM_VERSION } from '../version.js';
 import { encodePending, type Unit } from './encodeSession.js';
 import { looksLikePath } from './modelKey.js';
@@ -236,12 +236,7 @@ export async function executeRun(runDirArg: string, options: ExecuteOptions): Pr
 
 /** The OOM policy and ensemble mode in force: the latest changes journaled, then this session's own. */
 function effectiveSettings(journal: Journal, spec: EmbedSpec, requested: Pick<ExecuteOptions, 'oomPolicy' | 'ensembleMode'>): { oomPolicy: OomPolicy; ensembleMode: EnsembleMode } {
-  let oomPolicy = spec.oomPolicy;
-  let ensembleMode = spec.ensembleMode;
-  for (const record of journal.records) {
-    if (record.type === 'policy_changed') oomPolicy = record.oomPolicy;
-    if (record.type === 'mode_changed') ensembleMode = record.ensembleMode;
-  }
+  let { oomPolicy, ensembleMode } = settingsInForce(journal.records, spec);
   if (requested.oomPolicy !== undefined && requested.oomPolicy !== oomPolicy) {
     oomPolicy = requested.oomPolicy;
     journal.append({ type: 'policy_changed', oomPolicy });

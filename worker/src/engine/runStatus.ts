@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { readJournal } from '../runs/journal.js';
 import { liveOwner } from '../runs/lock.js';
 import { readManifest, runPaths } from '../runs/manifest.js';
-import { replay, type RunStatus } from '../runs/runState.js';
+import { replay, settingsInForce, type RunStatus } from '../runs/runState.js';
 
 export interface StatusReport {
   runDir: string;
@@ -34,8 +34,7 @@ export function runStatus(runDirArg: string): StatusReport {
   const keys = new Set(manifest.spec.models.map((entry) => entry.key));
   const chunks = [...state.chunks.values()].filter((chunk) => keys.has(chunk.model));
   const units = manifest.chunks * keys.size;
-  let ensembleMode = manifest.spec.ensembleMode;
-  for (const record of records) if (record.type === 'mode_changed') ensembleMode = record.ensembleMode;
+  const { ensembleMode } = settingsInForce(records, manifest.spec);
   const interruption = records.filter((record) => record.type === 'run_interrupted').at(-1);
   return {
     runDir,

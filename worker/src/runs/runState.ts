@@ -1,4 +1,5 @@
 /** A run's state is the replay of its journal plus who holds its lock. */
+import type { EnsembleMode, OomPolicy } from '../contract/protocol.js';
 import type { ChunkRecord, JournalRecord } from './records.js';
 
 export type RunStatus = 'created' | 'running' | 'interrupted' | 'failed' | 'done';
@@ -45,4 +46,14 @@ export function replay(records: readonly JournalRecord[], ownerAlive: boolean): 
   // A session that ended without a word (kill -9, power loss) was interrupted.
   if (status === 'running' && !ownerAlive) status = 'interrupted';
   return { status, chunks, errors, completed };
+}
+
+/** The OOM policy and ensemble mode in force: the spec's, then the latest changes journaled. */
+export function settingsInForce(records: readonly JournalRecord[], spec: { oomPolicy: OomPolicy; ensembleMode: EnsembleMode }): { oomPolicy: OomPolicy; ensembleMode: EnsembleMode } {
+  let { oomPolicy, ensembleMode } = spec;
+  for (const record of records) {
+    if (record.type === 'policy_changed') oomPolicy = record.oomPolicy;
+    if (record.type === 'mode_changed') ensembleMode = record.ensembleMode;
+  }
+  return { oomPolicy, ensembleMode };
 }

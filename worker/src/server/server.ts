@@ -7,16 +7,16 @@
  * dashboard was exploited through).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ApiError, checkCall, EVENTS, type EventName } from '../contract/api.js';
 import { HeadroomError } from '../errors.js';
 import { redactDeep } from '../redact.js';
 import type { RunManager } from '../service/runManager.js';
-import { CONTENT_SECURITY_POLICY, CONTENT_TYPES } from './webAssets.js';
+import { assetFile, CONTENT_SECURITY_POLICY, CONTENT_TYPES } from './webAssets.js';
 
 export interface ServeOptions {
   host: string;
@@ -109,10 +109,8 @@ function refuse(response: ServerResponse, status: number, message: string): void
 }
 
 function serveStatic(request: IncomingMessage, response: ServerResponse, root: string): void {
-  const pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://placeholder').pathname);
-  const relative = normalize(pathname === '/' ? '/index.html' : pathname).replace(/^([/\\])+/, '');
-  const file = join(root, relative);
-  if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) {
+  const file = assetFile(root, new URL(request.url ?? '/', 'http://placeholder').pathname);
+  if (file === null) {
     if (!existsSync(join(root, 'index.html'))) return refuse(response, 503, 'the panel is not built: run `npm run build:renderer`');
     return refuse(response, 404, 'not found');
   }

@@ -87,6 +87,7 @@ describe('headroom serve', () => {
     expect(await get('/', `evil.example:${server.port}`)).toBe(421); // DNS rebinding
     expect(await get('/', '127.0.0.1:1')).toBe(421);
     expect(await get('/../../etc/passwd', `127.0.0.1:${server.port}`)).toBe(404);
+    expect(await get('/%E0%A4%A', `127.0.0.1:${server.port}`)).toBe(404); // a malformed escape, not a crash
   });
 
   it('refuses the API without the right token, from a foreign or null Origin, or a foreign Host', async () => {
