@@ -86,7 +86,7 @@ describe('the IPC table', () => {
     const extra = await invoke(callChannel('listRuns'), { sneaky: 1 });
     expect(extra).toMatchObject({ ok: false, error: { code: 'bad_args' } });
     const start = await invoke(callChannel('startRun'), { input: 'x.jsonl', models: [{ model: 'm', weight: -1 }] });
-    expect(start).toMatchObject({ ok: false, error: { code: 'bad_args', message: expect.stringMatching(/weights must be above 0/) } });
+    expect(start).toMatchObject({ ok: false, error: { code: 'bad_args', message: expect.stringMatching(/a weight is at least 0.000001/) } });
     expect(target.calls).toEqual([]);
     expect(await invoke(callChannel('pauseRun'), { runId: 'embed-1' })).toEqual({ ok: true, result: { ok: true } });
     expect(target.calls).toEqual([['pauseRun', { runId: 'embed-1' }]]);

@@ -23,7 +23,10 @@ from headroom_runtime.errors import DocumentTooLarge, RecycleWorker
 OomPolicy = Literal["fail", "cpu", "truncate"]
 Emit = Callable[[dict[str, Any]], None]
 
-RECYCLE_AFTER_OOMS = 8  # in one chunk: in-process clean-up is not keeping up
+# Retries in a row with no progress (no batch done, no document settled by the policy):
+# past this, in-process clean-up is not keeping up and the worker is recycled. A document
+# that does not fit alone is the OOM policy's case, never a sign of a worker in a bad state.
+RECYCLE_AFTER_OOMS = 8
 
 
 @dataclass
@@ -73,6 +76,7 @@ def encode_chunk(
     fault_threshold = faults.oom_threshold()
     position = 0
     retry_cap: int | None = None  # after an OOM here: the next try is smaller than the failed one
+    retries_in_a_row = 0
     while position < len(order):
         if settings.between_batches is not None:
             settings.between_batches()
@@ -101,8 +105,9 @@ def encode_chunk(
         if failure is not None:
             memory.release(loaded.device)
             stats.ooms += 1
+            retries_in_a_row += len(indices) > 1
             controller.on_oom(padded)
-            action = _recover_action(failure, len(indices), stats.ooms, settings.oom_policy)
+            action = _recover_action(failure, len(indices), retries_in_a_row, settings.oom_policy)
             emit(
                 {
                     "type": "oom",
@@ -114,7 +119,9 @@ def encode_chunk(
                 }
             )
             if action == "recycle":
-                raise RecycleWorker(f"{failure} after {stats.ooms} OOM(s) in this chunk")
+                raise RecycleWorker(
+                    f"{failure}: {stats.ooms} OOM(s) in this chunk, {retries_in_a_row} retries in a row"
+                )
             if action == "fail":
                 row = indices[0]
                 raise DocumentTooLarge(
@@ -128,7 +135,7 @@ def encode_chunk(
                 stats.cpu_fallbacks += action == "cpu"
                 stats.oom_truncated += action == "truncate"
                 position += 1
-                retry_cap = None
+                retry_cap, retries_in_a_row = None, 0
                 continue
             retry_cap = max(1, len(indices) // 2)
             continue
@@ -152,7 +159,7 @@ def encode_chunk(
             }
         )
         position += len(indices)
-        retry_cap = None
+        retry_cap, retries_in_a_row = None, 0
     return out, stats
 
 
@@ -188,12 +195,12 @@ def probe_budget(
     return budget, {"method": "measured", "tokens": lengths[longest], "peak": peak}
 
 
-def _recover_action(kind: str, docs: int, ooms: int, policy: OomPolicy) -> str:
-    if kind == "allocator_assert" or ooms > RECYCLE_AFTER_OOMS:
+def _recover_action(kind: str, docs: int, retries_in_a_row: int, policy: OomPolicy) -> str:
+    if kind == "allocator_assert":
         return "recycle"
-    if docs > 1:
-        return "retry"
-    return policy
+    if docs == 1:
+        return policy  # however many such documents a chunk holds
+    return "recycle" if retries_in_a_row > RECYCLE_AFTER_OOMS else "retry"
 
 
 def _encode_single(

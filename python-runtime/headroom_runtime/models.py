@@ -49,10 +49,11 @@ class ResolvedModel:
     source: Source
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """A file of any size through sha256, 4 MiB at a time."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
+        for block in iter(lambda: handle.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
 
@@ -74,7 +75,7 @@ def bundled_folder(name: str) -> Path:
         raise BadModel(f"bundled model {name!r} holds pickle weights {pickled}; refused")
     if not weights.is_file():
         raise BadModel(f"bundled model {name!r} has no model.safetensors in {folder}")
-    if _sha256(weights) != entry.safetensors_sha256:
+    if file_sha256(weights) != entry.safetensors_sha256:
         raise BadModel(f"bundled model {name!r}: {weights} does not match its pinned sha256")
     return folder
 

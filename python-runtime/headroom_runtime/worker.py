@@ -24,6 +24,7 @@ from headroom_runtime.chunk_encoder import BatchSettings, OomPolicy, encode_chun
 from headroom_runtime.chunk_file import write_chunk
 from headroom_runtime.encoder import LoadedModel
 from headroom_runtime.errors import DocumentTooLarge, WorkerError
+from headroom_runtime.fingerprint import fingerprint
 from headroom_runtime.model_info import embedding_dim, weight_bytes
 from headroom_runtime.models import resolve_model
 from headroom_runtime.parent_watch import watch_parent
@@ -32,6 +33,9 @@ from headroom_runtime.redact import RedactingFilter
 
 PROTOCOL_VERSION = 1
 MEMORY_EVERY_S = 0.25  # the contract promises one a second while working: margin for GIL stalls
+# Proof of life, idle or busy, model loads included: the Engine calls a worker silent for
+# HEADROOM_HEARTBEAT_TIMEOUT_S (120 s by default) hung, and replaces it.
+HEARTBEAT_EVERY_S = 1.0
 log = logging.getLogger("headroom_runtime")
 
 
@@ -61,6 +65,8 @@ class Worker:
         self.running = threading.Event()
         self.running.set()
         self.working = threading.Event()
+        self.closing = threading.Event()  # ends the heartbeat
+        self._heartbeat: threading.Thread | None = None
         self.oom_policy: OomPolicy | None = None  # set_policy overrides the encode command's
         self._models: dict[LoadKey, LoadedModel] = {}
         self._passes: dict[str, OpenPass] = {}
@@ -103,6 +109,25 @@ class Worker:
                 log.warning("memory sample failed: %s", exc)
             time.sleep(MEMORY_EVERY_S)
 
+    def start_heartbeat(self) -> None:
+        self._heartbeat = threading.Thread(target=self.heartbeat, name="heartbeat", daemon=True)
+        self._heartbeat.start()
+
+    def stop_heartbeat(self) -> None:
+        """Before `done`, so that `done` stays the last line."""
+        self.closing.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout=5)
+
+    def heartbeat(self) -> None:
+        """Runs on its own thread from start-up: only a stopped or wedged process falls silent."""
+        while not self.closing.is_set():
+            try:
+                self.events.send({"type": "heartbeat"})
+            except Exception as exc:  # a closed pipe: the parent watch ends the process
+                log.warning("heartbeat failed: %s", exc)
+            self.closing.wait(HEARTBEAT_EVERY_S)
+
     def error(self, code: str, message: str, fatal: bool, document: Any = None) -> None:
         self.events.send(
             {"type": "error", "code": code, "message": message, "fatal": fatal, "document": document}
@@ -113,6 +138,7 @@ class Worker:
             command = self.inbox.get()
             kind = command["type"]
             if kind == "shutdown":
+                self.stop_heartbeat()
                 self.events.send({"type": "done"})
                 return 0
             self.working.set()
@@ -167,6 +193,8 @@ class Worker:
                     "source": resolved.source,
                     "dim": embedding_dim(resolved.path),
                     "weightBytes": weight_bytes(resolved.path),
+                    # checked by the Engine against run.json before any work
+                    "fingerprint": fingerprint(resolved.path),
                 }
             )
         self.events.send({"type": "described", "models": models})
@@ -348,6 +376,7 @@ def main() -> int:
     parent = os.environ.get("HEADROOM_PARENT_PID")
     watch_parent(int(parent) if parent else None)
     worker = Worker(EventWriter())
+    worker.start_heartbeat()
     threading.Thread(target=worker.read_commands, args=(sys.stdin,), name="stdin", daemon=True).start()
     threading.Thread(target=worker.report_memory, name="memory", daemon=True).start()
     log.info("headroom_runtime %s started", __version__)

@@ -91,3 +91,41 @@ def test_other_errors_never_shrink_the_budget(loaded: Any, monkeypatch: pytest.M
     with pytest.raises(ValueError, match="not a memory problem"):
         encode_texts(loaded, TEXTS, controller=controller)
     assert controller.budget == 4096 and controller.smallest_failed is None
+
+
+@pytest.mark.parametrize("policy", ["cpu", "truncate"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_any_number_of_documents_too_large_alone_finish_under_the_policy(
+    loaded: Any, monkeypatch: pytest.MonkeyPatch, policy: Any, seed: int
+) -> None:
+    """Each such document is the policy's case, not a worker in a bad state: never a recycle."""
+    rng = np.random.default_rng(seed)
+    count = int(rng.integers(9, 40))  # past the recycle limit, which counted them before
+    words = [int(n) for n in rng.integers(14, 40, size=count)]  # all over 40 tokens, some over the max
+    texts = [("chunk of text " * n).strip() for n in words] + ["a short text"] * int(rng.integers(0, 12))
+    order = rng.permutation(len(texts))
+    texts = [texts[i] for i in order]
+    monkeypatch.setenv("HEADROOM_FAULT_OOM_TOKENS", "40")
+    events: list[dict[str, Any]] = []
+    out, stats = encode_texts(loaded, texts, policy=policy, max_docs=8, events=events)
+    lengths, truncated = token_lengths(loaded, texts)
+    assert sum(n > 40 for n in lengths) == count
+    settled = stats.cpu_fallbacks if policy == "cpu" else stats.oom_truncated
+    assert settled == count and stats.truncated == truncated
+    assert not any(e["type"] == "oom" and e["action"] == "recycle" for e in events)
+    assert out.shape == (len(texts), loaded.dim) and np.isfinite(out).all()
+
+
+def test_oom_retries_in_a_row_past_the_limit_ask_for_a_fresh_worker(
+    loaded: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recycling stays for OOMs that keep coming with no progress at all."""
+    from headroom_runtime import chunk_encoder
+
+    monkeypatch.setenv("HEADROOM_FAULT_OOM_TOKENS", "100")
+    monkeypatch.setattr(chunk_encoder, "RECYCLE_AFTER_OOMS", 2)
+    events: list[dict[str, Any]] = []
+    with pytest.raises(RecycleWorker):
+        encode_texts(loaded, ["chunk of text " * 3] * 64, events=events, max_docs=64)
+    actions = [e["action"] for e in events if e["type"] == "oom"]
+    assert actions == ["retry", "retry", "recycle"]

@@ -190,3 +190,24 @@ def test_set_policy_takes_effect_for_the_work_in_hand(tiny_model: Path, tmp_path
     chunk = next(e for e in events if e["type"] == "chunk_done")
     assert chunk["stats"]["cpuFallbacks"] == 1 and chunk["rows"] == 3
     assert [e["action"] for e in events if e["type"] == "oom"][-1] == "cpu"
+
+
+def test_heartbeats_keep_coming_while_the_main_thread_is_busy(monkeypatch: Any) -> None:
+    """A slow model load (here: pure Python holding the GIL) never silences the worker."""
+    import io
+
+    from headroom_runtime import worker as worker_module
+    from headroom_runtime.protocol import EventWriter
+
+    monkeypatch.setattr(worker_module, "HEARTBEAT_EVERY_S", 0.05)
+    stream = io.StringIO()
+    worker = worker_module.Worker(EventWriter(stream))
+    worker.start_heartbeat()
+    deadline = time.perf_counter() + 1.0
+    while time.perf_counter() < deadline:  # busy, as a load in Python code is
+        sum(range(1000))
+    worker.stop_heartbeat()
+    beats = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert len(beats) >= 5 and all(beat == {"type": "heartbeat"} for beat in beats)
+    time.sleep(0.2)
+    assert len(stream.getvalue().splitlines()) == len(beats)  # stopped: nothing after it

@@ -121,6 +121,18 @@ export function childPids(pid: number): number[] {
   }
 }
 
+/** The CLI's Python runtime (the worker), not a short-lived helper such as the model fingerprint at creation. */
+export function runtimePid(cliPid: number): number | undefined {
+  return childPids(cliPid).find((pid) => {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return args.includes('headroom_runtime');
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** A seeded random source, so a failing sequence of kills can be replayed. */
 export function seededRandom(seed: number): () => number {
   let state = seed;

@@ -7,16 +7,38 @@ import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { combineRows, outputDim } from '../engine/ensemble.js';
 import { HeadroomError } from '../errors.js';
+import { killPoint } from '../faults.js';
 import { fsyncDir, writeFileAtomic } from '../runs/atomicFile.js';
 import { runPaths, type EmbedSpec } from '../runs/manifest.js';
 import type { ChunkRecord } from '../runs/records.js';
-import { checkChunk } from './chunkCheck.js';
+import { checkChunk, sha256 } from './chunkCheck.js';
 import { npyMatrixHeader, parseNpyMatrix } from './npy.js';
 
 export interface AssembledOutput {
   rows: number;
   dim: number;
   sha256: string;
+  ids: { sha256: string; rows: number };
+}
+
+/** ids.txt's bytes: one id per line, input order. */
+export const idsText = (ids: readonly string[]): string => `${ids.join('\n')}\n`;
+
+/** The first non-finite value of a matrix, as [row, column]; undefined when all are finite. */
+export function firstNonFinite(values: Float32Array, width: number): [number, number] | undefined {
+  for (let i = 0; i < values.length; i += 1) {
+    if (!Number.isFinite(values[i]!)) return [Math.floor(i / width), i % width];
+  }
+  return undefined;
+}
+
+/** A non-finite value never reaches the output: it is an internal error naming where it came from. */
+function checkFinite(units: readonly ChunkRecord[], parts: readonly Float32Array[], combined: Float32Array, dims: readonly number[], width: number): void {
+  const at = firstNonFinite(combined, width);
+  if (at === undefined) return;
+  const source = units.findIndex((_, m) => firstNonFinite(parts[m]!, dims[m]!) !== undefined);
+  const where = source >= 0 ? `chunk ${units[source]!.file} holds a non-finite value` : `joining chunk ${units[0]!.index} of ${units.map((unit) => unit.file).join(', ')} gave a non-finite value`;
+  throw new HeadroomError('internal', `${where} (output row ${at[0] + 1} of the chunk, column ${at[1] + 1}); the output was not written`);
 }
 
 /** Reads a verified chunk's float32 values (little-endian, as numpy writes them here). */
@@ -59,7 +81,9 @@ export function assembleOutputs(runDir: string, chunks: ChunkRecord[][], ids: st
           throw new HeadroomError('internal', `chunk ${unit.file} is ${unit.rows} x ${unit.dim}, expected ${units[0]!.rows} x ${dims[m]}`);
         }
       }
-      const combined = combineRows(units.map((unit) => chunkValues(runDir, unit)), dims, weights, spec.aggregate, units[0]!.rows);
+      const parts = units.map((unit) => chunkValues(runDir, unit));
+      const combined = combineRows(parts, dims, weights, spec.aggregate, units[0]!.rows);
+      checkFinite(units, parts, combined, dims, dim);
       write(new Uint8Array(combined.buffer, combined.byteOffset, combined.byteLength));
     }
     fsyncSync(fd);
@@ -69,8 +93,10 @@ export function assembleOutputs(runDir: string, chunks: ChunkRecord[][], ids: st
     throw error;
   }
   closeSync(fd);
-  writeFileAtomic(paths.ids, `${ids.join('\n')}\n`);
+  killPoint('assembly');
+  const text = idsText(ids);
+  writeFileAtomic(paths.ids, text);
   renameSync(temporary, paths.embeddings);
   fsyncDir(runDir);
-  return { rows, dim, sha256: digest.digest('hex') };
+  return { rows, dim, sha256: digest.digest('hex'), ids: { sha256: sha256(Buffer.from(text, 'utf8')), rows: ids.length } };
 }

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { chunkFile } from '../runs/manifest.js';
 import type { ChunkRecord } from '../runs/records.js';
 import { parseNpyMatrix } from './npy.js';
 
@@ -27,6 +28,25 @@ export function fileSha256(path: string): string | undefined {
   } finally {
     closeSync(fd);
   }
+}
+
+/** What a planned unit must be: its record is trusted only when it names exactly this. */
+export interface ExpectedUnit {
+  model: string;
+  index: number;
+  rows: number;
+  /** The model's dimension from the journal's pass_started records; undefined when none says. */
+  dim: number | undefined;
+}
+
+/** Why a journal record does not describe the unit it is filed under (undefined when it does). */
+export function recordMismatch(record: ChunkRecord, expected: ExpectedUnit): string | undefined {
+  const file = chunkFile(expected.model, expected.index);
+  if (record.model !== expected.model || record.index !== expected.index) return `record names ${record.model} chunk ${record.index}`;
+  if (record.file !== file) return `record names file ${record.file}, expected ${file}`;
+  if (record.rows !== expected.rows) return `record has ${record.rows} rows, the plan ${expected.rows}`;
+  if (expected.dim !== undefined && record.dim !== expected.dim) return `record has dim ${record.dim}, the model ${expected.dim}`;
+  return undefined;
 }
 
 export function checkChunk(runDir: string, record: ChunkRecord): ChunkVerdict {

@@ -1,13 +1,14 @@
 /** The `headroom` command line. Exit codes: 0 done, 2 bad input or usage, 3 interrupted (resumable), 1 internal. */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { Aggregate, DeviceRequest, EnsembleMode, OomPolicy } from '../contract/protocol.js';
 import { createEmbedRun, EMBED_DEFAULTS, executeRun, type EmbedOptions } from '../engine/embedRun.js';
 import { DEFAULT_MODEL, DEMO_CORPUS } from '../engine/defaults.js';
-import { ensembleEntries, ensembleMode } from '../engine/ensemble.js';
+import { ensembleEntries, ensembleMode, weightProblem } from '../engine/ensemble.js';
 import { runStatus, type StatusReport } from '../engine/runStatus.js';
 import { readManifest } from '../runs/manifest.js';
+import { repairJournal, type RepairReport } from '../runs/repair.js';
 import { runDoctor } from '../service/doctor.js';
 import { defaultRunsDir } from '../service/runsDir.js';
 import { servePanel } from './serve.js';
@@ -16,6 +17,7 @@ import { REPO_ROOT } from '../python.js';
 import { redact } from '../redact.js';
 import { HEADROOM_VERSION } from '../version.js';
 import { humanReporter, jsonReporter, type Reporter } from './progress.js';
+import { guardSignals, type SignalGuard } from './signals.js';
 
 export { DEFAULT_MODEL, DEMO_CORPUS } from '../engine/defaults.js';
 export const DEMO_RUN = join(REPO_ROOT, '.headroom', 'runs', 'demo');
@@ -59,8 +61,8 @@ function devices(value: string): string[] {
 function weights(value: string): number[] {
   const list = value.split(',').map((item) => item.trim());
   const numbers = list.map(Number);
-  const bad = list.findIndex((item, i) => item === '' || !Number.isFinite(numbers[i]) || numbers[i]! <= 0);
-  if (bad >= 0) throw new InvalidArgumentError(`weight ${bad + 1} ("${list[bad]}") must be a number above 0`);
+  const bad = list.findIndex((item, i) => item === '' || weightProblem(numbers[i]!) !== undefined);
+  if (bad >= 0) throw new InvalidArgumentError(`weight ${bad + 1} ("${list[bad]}") ${list[bad] === '' ? 'is empty' : weightProblem(numbers[bad]!)}`);
   return numbers;
 }
 
@@ -101,18 +103,29 @@ async function runToEnd(
   changes: { oomPolicy?: OomPolicy; ensembleMode?: EnsembleMode } = {},
 ): Promise<void> {
   const controller = new AbortController();
-  const stop = (): void => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const release = session.guard?.whileRunning(() => controller.abort());
   try {
     const summary = await executeRun(runDir, { command, ...changes, signal: controller.signal, onProgress: (event) => reporter.progress(event) });
     reporter.summary(summary);
     if (!json) io.stdout.write(`${summary.runDir}\n`);
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    release?.();
     reporter.close();
   }
+}
+
+function printRepair(report: RepairReport, dir: string, json: boolean, io: Io): void {
+  if (json) {
+    io.stdout.write(`${JSON.stringify({ event: 'repaired', ...report })}\n`);
+    return;
+  }
+  if (report.moved.length === 0) {
+    io.stdout.write(`${report.journal}: no damaged lines, nothing to repair (${report.kept} records)\n`);
+    return;
+  }
+  const lines = report.moved.map((entry) => `moved line ${entry.line} (${entry.reason})`);
+  lines.push(`to ${report.aside}; kept ${report.kept} valid records in ${report.journal}`, `continue with: headroom resume ${dir} (it recomputes the chunks no valid record names)`);
+  io.stdout.write(`${lines.join('\n')}\n`);
 }
 
 function printStatus(report: StatusReport, json: boolean, io: Io): void {
@@ -127,7 +140,8 @@ function printStatus(report: StatusReport, json: boolean, io: Io): void {
     `mode     ${report.ensembleMode}`,
     `input    ${report.input}`,
     `chunks   ${report.chunksDone}/${report.chunksTotal} (model, chunk) units`,
-    `rows     ${report.rowsDone}/${report.rowsTotal} (${report.truncated} truncated)`,
+    `rows     ${report.rowsDone}/${report.rowsTotal} (${report.truncated} truncated at the max length, ${report.cutToFit} cut to fit memory, ${report.onCpu} on the CPU)`,
+    ...(report.hangs > 0 ? [`hangs    ${report.hangs} hung worker(s) killed and replaced`] : []),
   ];
   if (report.lastInterruption && report.status === 'interrupted') lines.push(`stopped  ${report.lastInterruption}`);
   for (const error of report.errors) lines.push(`error    ${error}`);
@@ -194,7 +208,8 @@ export function buildProgram(io: Io): Command {
         idField: opts.idField,
         keepChunks: opts.keepChunks,
       };
-      const runDir = createEmbedRun(input, opts.out, options);
+      session.runDir = resolve(opts.out);
+      const runDir = await createEmbedRun(input, opts.out, options);
       await runToEnd(runDir, 'embed', reporterFor(opts.json, opts.verbose, io), io, opts.json);
     });
 
@@ -207,6 +222,7 @@ export function buildProgram(io: Io): Command {
     .option('--json', 'one JSON object per line on stdout', false)
     .option('--verbose', "show the worker's log lines", false)
     .action(async (dir: string, opts: { json: boolean; verbose: boolean; oomPolicy?: OomPolicy; ensembleMode?: EnsembleMode }) => {
+      session.runDir = resolve(dir);
       await runToEnd(dir, 'resume', reporterFor(opts.json, opts.verbose, io), io, opts.json, { oomPolicy: opts.oomPolicy, ensembleMode: opts.ensembleMode });
     });
 
@@ -216,6 +232,16 @@ export function buildProgram(io: Io): Command {
     .argument('<dir>', 'run folder')
     .option('--json', 'one JSON object on stdout', false)
     .action((dir: string, opts: { json: boolean }) => printStatus(runStatus(dir), opts.json, io));
+
+  program
+    .command('repair')
+    .description("move a damaged journal's bad lines aside (into journal.jsonl.damaged); resume then recomputes what they described")
+    .argument('<dir>', 'run folder')
+    .option('--json', 'one JSON object on stdout', false)
+    .action((dir: string, opts: { json: boolean }) => {
+      session.runDir = resolve(dir);
+      printRepair(repairJournal(dir), dir, opts.json, io);
+    });
 
   program
     .command('serve')
@@ -249,10 +275,11 @@ export function buildProgram(io: Io): Command {
       if (!existsSync(DEMO_CORPUS)) {
         throw new HeadroomError('usage', `the demo corpus ${DEMO_CORPUS} is missing: run \`npm run setup\``);
       }
+      session.runDir = DEMO_RUN;
       if (existsSync(join(DEMO_RUN, 'run.json')) && !isCurrentRun(DEMO_RUN)) rmSync(DEMO_RUN, { recursive: true, force: true });
       const runDir = existsSync(join(DEMO_RUN, 'run.json'))
         ? DEMO_RUN
-        : createEmbedRun(DEMO_CORPUS, DEMO_RUN, { ...EMBED_DEFAULTS, models: ensembleEntries([{ model: DEFAULT_MODEL, device: 'auto' }], undefined), chunkSize: 500 });
+        : await createEmbedRun(DEMO_CORPUS, DEMO_RUN, { ...EMBED_DEFAULTS, models: ensembleEntries([{ model: DEFAULT_MODEL, device: 'auto' }], undefined), chunkSize: 500 });
       await runToEnd(runDir, 'resume', reporterFor(opts.json, false, io), io, opts.json);
       if (!opts.json) io.stderr.write(`demo output in ${DEMO_RUN} (delete it to run the demo again)\n`);
     });
@@ -283,23 +310,49 @@ interface EmbedCliOptions {
   verbose: boolean;
 }
 
+/** What one invocation's commands share with main(): the run folder it works on, its signal guard. */
+const session: { runDir?: string; guard?: SignalGuard } = {};
+
+/** Commander's own errors (unknown option, missing argument) as the usage errors they are; help and version are not failures. */
+function commanderFailure(error: CommanderError): HeadroomError | undefined {
+  if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return undefined;
+  return new HeadroomError('usage', error.message.replace(/^error: /, ''));
+}
+
 export async function main(argv: string[], raw: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const json = argv.includes('--json');
+  // A closed pipe (`headroom status | head`) must not turn into an uncaught error.
+  for (const stream of [raw.stdout, raw.stderr]) stream.on('error', () => undefined);
   const io: Io = { stdout: redactingStream(raw.stdout), stderr: redactingStream(raw.stderr) };
+  /** Every failure leaves the same way: one line on stderr and, with --json, one JSON line on stdout. */
+  const fail = (failure: HeadroomError, toStderr = true): number => {
+    const exitCode = EXIT_CODES[failure.kind];
+    if (json) io.stdout.write(`${JSON.stringify({ event: 'error', kind: failure.kind, exitCode, message: failure.message })}\n`);
+    if (toStderr) io.stderr.write(`headroom: ${failure.message}\n`);
+    if (failure.kind === 'internal' && failure.cause instanceof Error && failure.cause.stack) {
+      io.stderr.write(process.env.HEADROOM_DEBUG ? `${failure.cause.stack}\n` : 'headroom: (set HEADROOM_DEBUG=1 to see where it happened)\n');
+    }
+    return exitCode;
+  };
+  const crash = (error: unknown): void => process.exit(fail(asHeadroomError(error, session.runDir)));
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  session.runDir = undefined;
+  session.guard = guardSignals(
+    (signal) => process.exit(fail(new HeadroomError('interrupted', `stopped by ${signal}`))),
+    (text) => io.stderr.write(`headroom: ${text}\n`),
+  );
   try {
     await buildProgram(io).parseAsync(argv, { from: 'user' });
     return EXIT_CODES.done;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // help and version are not failures; every other parse error is a usage error
-      return error.exitCode === 0 ? 0 : EXIT_CODES.usage;
+      const failure = commanderFailure(error);
+      return failure ? fail(failure, false) : EXIT_CODES.done; // commander has written it to stderr
     }
-    const failure = asHeadroomError(error);
-    if (json) io.stdout.write(`${JSON.stringify({ event: 'error', kind: failure.kind, message: failure.message })}\n`);
-    io.stderr.write(`headroom: ${failure.message}\n`);
-    if (failure.kind === 'internal' && failure.cause instanceof Error && failure.cause.stack) {
-      io.stderr.write(`${failure.cause.stack}\n`);
-    }
-    return EXIT_CODES[failure.kind];
+    return fail(asHeadroomError(error, session.runDir));
+  } finally {
+    process.off('uncaughtException', crash);
+    process.off('unhandledRejection', crash);
   }
 }

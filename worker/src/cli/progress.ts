@@ -59,6 +59,13 @@ export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Rep
         case 'oom':
           line(`out of memory in ${event.model} chunk ${event.chunk}: ${event.docs} docs, ${event.tokens} padded tokens; budget now ${event.budget}, ${event.action}`);
           break;
+        case 'worker_hung':
+          line(
+            `worker ${event.pid} sent nothing for ${event.silentS} s (limit ${event.timeoutS} s): killed as hung` +
+              `${event.model === null ? ' during start-up' : ` during ${event.model} chunk ${event.chunk}`}` +
+              `${event.giveUp ? `; ${event.inARow} hangs in a row, stopping` : '; a fresh worker redoes it'}`,
+          );
+          break;
         case 'chunk':
           if (bar) bar.update(event.chunksDone, { rows: event.rowsDone });
           else if (performance.now() - lastPlain >= PLAIN_EVERY_MS || event.chunksDone === event.chunksTotal) {
@@ -77,7 +84,9 @@ export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Rep
       bar?.stop();
       line(
         `done: ${summary.rows} x ${summary.dim} embeddings in ${summary.runDir}/embeddings.npy ` +
-          `(${summary.truncated} truncated, ${summary.rowsEncoded} encoded this session in ${summary.seconds}s, ${summary.docsPerSecond} docs/s, ` +
+          `(${summary.truncated} truncated at the max length` +
+          `${summary.cutToFit ? `, ${summary.cutToFit} cut to fit memory` : ''}${summary.onCpu ? `, ${summary.onCpu} on the CPU` : ''}` +
+          `, ${summary.rowsEncoded} encoded this session in ${summary.seconds}s, ${summary.docsPerSecond} docs/s, ` +
           `${summary.tokensPerSecond} tokens/s; ${summary.batches} batches, ${summary.ooms} OOMs, budget ${summary.finalBudget} tokens, ` +
           `${Math.round(summary.paddingEfficiency * 100)}% real tokens` +
           `${summary.models.length > 1 ? `; ${summary.models.length} models, ${summary.ensembleMode}, ${summary.aggregate}` : ''}` +

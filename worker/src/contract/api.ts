@@ -7,8 +7,24 @@
 import { z } from 'zod';
 import { Aggregate, DeviceRequest, EnsembleMode, OomPolicy } from './protocol.js';
 
-export const RunId = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'a run id is a folder name: letters, digits, . _ -');
+/**
+ * A run id names one folder directly inside the runs folder: letters, digits, . _ -,
+ * not starting with a dot (so never `.`, `..` or a hidden folder), not ending with one
+ * (Windows drops it), and not a Windows device name (CON, NUL, COM1, ...).
+ */
+export const RunId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9_-])?$/, 'a run id is a folder name of 1 to 100 letters, digits, . _ -, not starting or ending with a dot')
+  .refine((id) => !/^(?:con|prn|aux|nul|com\d|lpt\d)(?:\.|$)/i.test(id), 'a run id cannot be a device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9)');
 const RunRef = z.object({ runId: RunId }).strict();
+
+/** An ensemble weight: finite and bounded, so weighted rows stay finite in float32. */
+export const WEIGHT_MIN = 1e-6;
+export const WEIGHT_MAX = 1e6;
+export const Weight = z
+  .number('a weight is a number')
+  .min(WEIGHT_MIN, `a weight is at least ${WEIGHT_MIN}`)
+  .max(WEIGHT_MAX, `a weight is at most ${WEIGHT_MAX}`);
 
 export const RunState = z.enum(['created', 'running', 'paused', 'interrupted', 'failed', 'done']);
 export type RunState = z.infer<typeof RunState>;
@@ -23,6 +39,10 @@ export const RunInfo = z.object({
   chunksDone: z.number().int().nonnegative(),
   chunksTotal: z.number().int().nonnegative(),
   rowsTotal: z.number().int().nonnegative(),
+  /** Documents cut at the model's max length; cut further to fit memory (`truncate` policy); encoded on the CPU (`cpu` policy). */
+  truncated: z.number().int().nonnegative(),
+  cutToFit: z.number().int().nonnegative(),
+  onCpu: z.number().int().nonnegative(),
   device: z.string().nullable(),
   createdAt: z.string(),
   /** Bytes of the run folder on disk. */
@@ -35,7 +55,7 @@ export const StartRunSpec = z
   .object({
     input: z.string().min(1, 'choose an input file'),
     models: z
-      .array(z.object({ model: z.string().min(1, 'name a model'), weight: z.number().positive('weights must be above 0').optional(), device: DeviceRequest.default('auto') }).strict())
+      .array(z.object({ model: z.string().min(1, 'name a model'), weight: Weight.optional(), device: DeviceRequest.default('auto') }).strict())
       .min(1, 'add at least one model'),
     ensembleMode: EnsembleMode.default('simultaneous'),
     aggregate: Aggregate.default('concat'),

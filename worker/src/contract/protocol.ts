@@ -82,6 +82,13 @@ export const EngineToWorker = z.discriminatedUnion('type', [
 export type EngineToWorker = z.infer<typeof EngineToWorker>;
 
 export const ModelSource = z.enum(['folder', 'bundled', 'hub-cache']);
+/** A sha256 over the relative paths, sizes and contents of a model's weight, config and tokenizer files. */
+export const ModelFingerprint = z.object({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  files: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+});
+export type ModelFingerprint = z.infer<typeof ModelFingerprint>;
 
 export const GpuDevice = z.object({ index: Count, name: z.string(), total: Bytes });
 
@@ -90,8 +97,9 @@ export const ChunkStats = z.object({
   ooms: Count,
   realTokens: Count,
   paddedTokens: Count,
-  /** Shortened further, or sent to the CPU, by the OOM policy. */
+  /** Documents that did not fit in memory alone, cut further by the `truncate` OOM policy ... */
   oomTruncated: Count,
+  /** ... or encoded on the CPU by the `cpu` policy. */
   cpuFallbacks: Count,
   encodeMs: z.number().nonnegative(),
   /** The token budget when the chunk ended; after an OOM, the largest batch that worked. */
@@ -133,6 +141,8 @@ export const WorkerToEngine = z.discriminatedUnion('type', [
         dim: z.number().int().positive().nullable(),
         /** Bytes of weight files: what the model needs resident. */
         weightBytes: Bytes,
+        /** The model's identity (see headroom_runtime/fingerprint.py), checked against run.json. */
+        fingerprint: ModelFingerprint,
       }),
     ),
   }),
@@ -218,6 +228,8 @@ export const WorkerToEngine = z.discriminatedUnion('type', [
     stats: ChunkStats,
   }),
   z.object({ type: z.literal('policy_set'), oomPolicy: OomPolicy }),
+  /** Every second from a thread of its own, idle or busy: silence means a hung worker (supervisor/workerProcess.ts). */
+  z.object({ type: z.literal('heartbeat') }),
   z.object({ type: z.literal('paused') }),
   z.object({ type: z.literal('resumed') }),
   z.object({

@@ -1,15 +1,28 @@
 /**
- * Reads a corpus (.txt, .jsonl, .csv) into ids and texts, in input order.
- * Every problem names the file and the line; nothing is half-read.
+ * Reads a corpus (.txt, .jsonl, .csv) into ids and texts, in input order,
+ * streaming (the event loop stays free) and hashing as it reads. Every problem
+ * names the file and the line (and the field); nothing is half-read. Fields are
+ * looked up as own properties or by column index, never through a prototype.
  */
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
+import { pipeline } from 'node:stream/promises';
+import { CsvError, parse as csvParser } from 'csv-parse';
 import { HeadroomError } from '../errors.js';
+import { CorpusBuilder, notText } from './ids.js';
+import { badInput, inputChunks, MAX_INPUT_BYTES, openInput, type InputFile, type ReadDigest } from './inputFile.js';
+import { memberSource } from './jsonSource.js';
+import { lineBatches, MAX_LINE_BYTES, type LineBatch } from './lines.js';
+
+export { MAX_INPUT_BYTES } from './inputFile.js';
 
 export interface Corpus {
   ids: string[];
   texts: string[];
+}
+
+export interface CorpusRead extends Corpus {
+  /** The input as read: its sha256 and size, for run.json and the check on resume. */
+  input: ReadDigest;
 }
 
 export interface CorpusOptions {
@@ -17,117 +30,160 @@ export interface CorpusOptions {
   idField: string;
 }
 
+export interface ReadOptions {
+  maxBytes?: number;
+  /** The input a run was created from: anything else is refused as changed. */
+  expect?: ReadDigest;
+  /** False: check every text but keep none (the texts come back empty). */
+  keepTexts?: boolean;
+}
+
 export const CORPUS_FORMATS = ['.txt', '.jsonl', '.csv'] as const;
 
-function bad(file: string, where: string, message: string): HeadroomError {
-  return new HeadroomError('bad_input', `${file}${where ? ` ${where}` : ''}: ${message}`);
-}
+type Format = (typeof CORPUS_FORMATS)[number];
 
-export function readInputBytes(file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw bad(file, '', 'input file not found');
-    if (code === 'EISDIR') throw bad(file, '', 'is a folder, not a corpus file');
-    throw bad(file, '', `cannot be read (${code ?? String(error)})`);
+async function readTxt(batches: AsyncIterable<LineBatch>, out: CorpusBuilder): Promise<void> {
+  for await (const { first, lines } of batches) {
+    lines.forEach((raw, i) => {
+      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      if (line.trim() !== '') out.add(String(first + i), line, first + i);
+    });
   }
 }
 
-function decodeUtf8(file: string, bytes: Buffer): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch {
-    throw bad(file, '', 'is not valid UTF-8 text');
-  }
-}
-
-class CorpusBuilder {
-  readonly ids: string[] = [];
-  readonly texts: string[] = [];
-  private readonly seen = new Map<string, number>();
-
-  constructor(private readonly file: string) {}
-
-  add(id: string, text: string, line: number): void {
-    if (/[\r\n]/.test(id)) throw bad(this.file, `line ${line}`, `id ${JSON.stringify(id)} contains a line break`);
-    const first = this.seen.get(id);
-    if (first !== undefined) {
-      throw bad(this.file, `line ${line}`, `duplicate id ${JSON.stringify(id)} (first seen on line ${first})`);
-    }
-    this.seen.set(id, line);
-    this.ids.push(id);
-    this.texts.push(text);
-  }
-}
-
-function idValue(file: string, line: number, field: string, value: unknown): string | undefined {
+function jsonId(file: string, lineNo: number, raw: string, field: string, value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'string' && value.length > 0) return value;
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  throw bad(file, `line ${line}`, `field "${field}" must be a non-empty string or a number`);
+  if (typeof value === 'number') {
+    const source = memberSource(raw, field); // as written, not as a double
+    if (source === undefined) throw new HeadroomError('internal', `${file} line ${lineNo}: the source text of field "${field}" was not found`);
+    return source;
+  }
+  throw badInput(file, `line ${lineNo}`, `field "${field}" must be a non-empty string or a number`);
 }
 
-function readTxt(file: string, text: string, out: CorpusBuilder): void {
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (line.trim() !== '') out.add(String(i + 1), line, i + 1);
-  });
-}
-
-function readJsonl(file: string, text: string, options: CorpusOptions, out: CorpusBuilder): void {
-  text.split('\n').forEach((raw, i) => {
-    const lineNo = i + 1;
-    if (raw.trim() === '') return;
-    let record: unknown;
-    try {
-      record = JSON.parse(raw);
-    } catch (error) {
-      throw bad(file, `line ${lineNo}`, `not valid JSON (${(error as Error).message})`);
-    }
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-      throw bad(file, `line ${lineNo}`, 'expected a JSON object');
-    }
-    const fields = record as Record<string, unknown>;
-    const value = fields[options.textField];
-    if (typeof value !== 'string') {
-      const why = value === undefined ? 'has no field' : 'has a non-string field';
-      throw bad(file, `line ${lineNo}`, `${why} "${options.textField}" (set --text-field)`);
-    }
-    const id = idValue(file, lineNo, options.idField, fields[options.idField]);
-    out.add(id ?? String(lineNo), value, lineNo);
-  });
-}
-
-function readCsv(file: string, text: string, options: CorpusOptions, out: CorpusBuilder): void {
-  let rows: { record: Record<string, string>; info: { lines: number } }[];
+function jsonRecord(file: string, lineNo: number, raw: string, options: CorpusOptions, out: CorpusBuilder): void {
+  let record: unknown;
   try {
-    rows = parseCsv(text, { columns: true, info: true, skip_empty_lines: true, bom: true });
+    record = JSON.parse(raw);
   } catch (error) {
-    throw bad(file, '', `not valid CSV (${(error as Error).message})`);
+    throw badInput(file, `line ${lineNo}`, `not valid JSON (${(error as Error).message})`);
   }
-  const first = rows[0];
-  if (first && !(options.textField in first.record)) {
-    const columns = Object.keys(first.record).join(', ');
-    throw bad(file, 'line 1', `has no column "${options.textField}" (columns: ${columns}; set --text-field)`);
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+    throw badInput(file, `line ${lineNo}`, 'expected a JSON object');
   }
-  const hasIds = first !== undefined && options.idField in first.record;
-  rows.forEach(({ record, info }, i) => {
-    const id = hasIds ? idValue(file, info.lines, options.idField, record[options.idField]) : String(i + 1);
-    out.add(id ?? String(i + 1), record[options.textField] ?? '', info.lines);
-  });
+  const own = (name: string): unknown => (Object.hasOwn(record, name) ? (record as Record<string, unknown>)[name] : undefined);
+  const text = own(options.textField);
+  if (typeof text !== 'string') {
+    const why = text === undefined ? 'has no field' : 'has a non-string field';
+    throw badInput(file, `line ${lineNo}`, `${why} "${options.textField}" (set --text-field)`);
+  }
+  const broken = notText(text);
+  if (broken) throw badInput(file, `line ${lineNo}`, `field "${options.textField}" ${broken}`);
+  const id = jsonId(file, lineNo, raw, options.idField, own(options.idField));
+  out.add(id ?? String(lineNo), text, lineNo);
 }
 
-export function parseCorpus(file: string, bytes: Buffer, options: CorpusOptions): Corpus {
+async function readJsonl(file: string, batches: AsyncIterable<LineBatch>, options: CorpusOptions, out: CorpusBuilder): Promise<void> {
+  for await (const { first, lines } of batches) {
+    lines.forEach((raw, i) => {
+      if (raw.trim() !== '') jsonRecord(file, first + i, raw, options, out);
+    });
+  }
+}
+
+interface CsvRow {
+  record: string[];
+  info: { lines: number };
+}
+
+/** The header names the columns; a column is found by its index, so no name reaches a prototype. */
+function csvColumns(file: string, header: CsvRow, options: CorpusOptions): { text: number; id: number } {
+  const names = header.record;
+  const column = (name: string): number => {
+    const index = names.indexOf(name);
+    if (index !== -1 && names.indexOf(name, index + 1) !== -1) throw badInput(file, `line ${header.info.lines}`, `has two columns named "${name}"`);
+    return index;
+  };
+  const text = column(options.textField);
+  if (text === -1) {
+    throw badInput(file, `line ${header.info.lines}`, `has no column "${options.textField}" (columns: ${names.join(', ')}; set --text-field)`);
+  }
+  return { text, id: column(options.idField) };
+}
+
+async function readCsv(file: string, batches: AsyncIterable<LineBatch>, options: CorpusOptions, out: CorpusBuilder): Promise<void> {
+  async function* text(): AsyncGenerator<string> {
+    for await (const { lines } of batches) yield `${lines.join('\n')}\n`;
+  }
+  let columns: { text: number; id: number } | undefined;
+  let rowNo = 0;
+  const rows = async (source: AsyncIterable<CsvRow>): Promise<void> => {
+    for await (const row of source) {
+      if (!columns) {
+        columns = csvColumns(file, row, options);
+        continue;
+      }
+      rowNo += 1;
+      const line = row.info.lines;
+      const id = columns.id === -1 ? String(rowNo) : row.record[columns.id]!;
+      if (columns.id !== -1 && id.length === 0) throw badInput(file, `line ${line}`, `column "${options.idField}" is empty`);
+      out.add(id, row.record[columns.text]!, line);
+    }
+  };
+  const parser = csvParser({ info: true, skip_empty_lines: true, max_record_size: MAX_LINE_BYTES });
+  try {
+    await pipeline(text, parser, rows);
+  } catch (error) {
+    if (!(error instanceof CsvError)) throw error;
+    throw badInput(file, '', `not valid CSV (${(error as Error).message})`);
+  }
+}
+
+function formatOf(file: string): Format {
   const format = extname(file).toLowerCase();
   if (!(CORPUS_FORMATS as readonly string[]).includes(format)) {
-    throw bad(file, '', `unsupported format "${format || '(none)'}"; use ${CORPUS_FORMATS.join(', ')}`);
+    throw badInput(file, '', `unsupported format "${format || '(none)'}"; use ${CORPUS_FORMATS.join(', ')}`);
   }
-  const text = decodeUtf8(file, bytes);
-  const out = new CorpusBuilder(file);
-  if (format === '.txt') readTxt(file, text, out);
-  else if (format === '.jsonl') readJsonl(file, text, options, out);
-  else readCsv(file, text, options, out);
-  if (out.ids.length === 0) throw bad(file, '', 'holds no documents');
-  return { ids: out.ids, texts: out.texts };
+  return format as Format;
+}
+
+/** The file's sha256 read afresh, or undefined if it changes while read. */
+async function sha256Of(file: string, input: InputFile): Promise<string | undefined> {
+  const digest: Partial<ReadDigest> = {};
+  try {
+    for await (const chunk of inputChunks(file, input, digest)) void chunk;
+  } catch {
+    return undefined;
+  }
+  return digest.sha256;
+}
+
+/** Reads and checks a whole corpus; throws a bad_input HeadroomError naming what is wrong. */
+export async function readCorpus(file: string, options: CorpusOptions, read: ReadOptions = {}): Promise<CorpusRead> {
+  const input = await openInput(file, read.maxBytes ?? MAX_INPUT_BYTES); // first: say what a path that is no file is
+  const { expect } = read;
+  const changed = (): Error => badInput(file, '', 'changed since the run was created; restore it or start a new run');
+  try {
+    const format = formatOf(file);
+    if (expect && input.size !== expect.bytes) throw changed();
+    const digest: Partial<ReadDigest> = {};
+    const chunks = inputChunks(file, input, digest);
+    const out = new CorpusBuilder(file, read.keepTexts ?? true);
+    try {
+      const batches = lineBatches(file, chunks);
+      if (format === '.txt') await readTxt(batches, out);
+      else if (format === '.jsonl') await readJsonl(file, batches, options, out);
+      else await readCsv(file, batches, options, out);
+    } catch (error) {
+      // A bad line in a file that changed since the run began: say it changed, the clearer fix.
+      if (expect && (await sha256Of(file, input)) !== expect.sha256) throw changed();
+      throw error;
+    }
+    if (expect && digest.sha256 !== expect.sha256) throw changed();
+    if (out.ids.length === 0) throw badInput(file, '', 'holds no documents');
+    return { ids: out.ids, texts: out.texts, input: { sha256: digest.sha256!, bytes: digest.bytes! } };
+  } finally {
+    await input.handle.close();
+  }
 }

@@ -1,7 +1,9 @@
 /**
  * The per-user cache of learned token budgets, so the next run of the same model,
  * dtype, device, max length and free-memory bucket starts where the last one ended
- * instead of probing. Another model or device never inherits a budget.
+ * instead of probing. Another model (other files under the same name included: the
+ * key holds the model's fingerprint) or device never inherits a budget, and a run
+ * under injected faults never teaches one.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -25,13 +27,24 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export const budgetCachePath = (env: NodeJS.ProcessEnv = process.env): string => join(cacheDir(env), 'budgets.json');
 
-/** The key a budget is learned under; GPU budgets also by free memory in 2 GiB buckets. */
-export function budgetKey(loaded: WorkerEvent<'pass_started'>): string {
+/** The runtime's test-only switches (python-runtime/headroom_runtime/faults.py, chunk_file.py). */
+const FAULT_PREFIX = 'HEADROOM_FAULT_';
+
+/** True when the worker runs with a fault switch set: what it learns is not the device's. */
+export function faultInjection(env: NodeJS.ProcessEnv): boolean {
+  return Object.entries(env).some(([name, value]) => name.startsWith(FAULT_PREFIX) && value !== undefined && value !== '');
+}
+
+/**
+ * The key a budget is learned under: the model's name and fingerprint (its files),
+ * dtype, device, max length; GPU budgets also by free memory in 2 GiB buckets.
+ */
+export function budgetKey(loaded: WorkerEvent<'pass_started'>, fingerprint: string): string {
   const bucket =
     loaded.capacity === null || loaded.free === null
       ? 'cpu'
       : `free${Math.floor(loaded.free / GIB / FREE_BUCKET_GIB) * FREE_BUCKET_GIB}GiB`;
-  return [loaded.name, loaded.dtype, loaded.deviceName, `len${loaded.maxSeqLen}`, bucket].join('|');
+  return [loaded.name, fingerprint.slice(0, 16), loaded.dtype, loaded.deviceName, `len${loaded.maxSeqLen}`, bucket].join('|');
 }
 
 function read(path: string): CacheFile {

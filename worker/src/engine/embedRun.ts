@@ -4,19 +4,25 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { assembleOutputs } from '../chunks/assemble.js';
-import { checkChunk, fileSha256, sha256 } from '../chunks/chunkCheck.js';
+import { assembleOutputs, idsText } from '../chunks/assemble.js';
+import { checkChunk, recordMismatch, sha256 } from '../chunks/chunkCheck.js';
+import { checkOutputs, type OutputProblem } from '../chunks/outputCheck.js';
 import { planChunks } from '../chunks/planner.js';
 import type { EnsembleMode, OomPolicy } from '../contract/protocol.js';
-import { parseCorpus, readInputBytes, type Corpus } from '../corpus/readCorpus.js';
+import { readCorpus, type Corpus } from '../corpus/readCorpus.js';
 import { asHeadroomError, HeadroomError } from '../errors.js';
 import { Journal } from '../runs/journal.js';
+import { writeFileAtomic } from '../runs/atomicFile.js';
 import { acquireLock } from '../runs/lock.js';
-import { chunkFile, EmbedSpec, readManifest, runPaths, writeManifest, type RunManifest } from '../runs/manifest.js';
-import type { ChunkRecord } from '../runs/records.js';
+import { refuseMaskedFields } from '../runs/storable.js';
+import { checkWritable, removeDebris } from '../runs/debris.js';
+import { killPoint } from '../faults.js';
+import { chunkFile, EmbedSpec, readManifest, RUN_FORMAT, runPaths, writeManifest, type RunManifest } from '../runs/manifest.js';
+import type { ChunkRecord, JournalRecord } from '../runs/records.js';
 import { chunkKey, replay, settingsInForce } from '../runs/runState.js';
 import { HEADROOM_VERSION } from '../version.js';
 import { encodePending, type Unit } from './encodeSession.js';
+import { identifyModels, type RuntimeOptions } from './modelIdentity.js';
 import { looksLikePath } from './modelKey.js';
 import type { MemoryFigures, Progress } from './progress.js';
 import type { RunControl } from './runControl.js';
@@ -62,7 +68,11 @@ export interface RunSummary {
   ensembleMode: EnsembleMode;
   aggregate: EmbedSpec['aggregate'];
   device: string | undefined;
+  /** Documents longer than the model's max length (cut there, as sentence-transformers does). */
   truncated: number;
+  /** Documents that did not fit in memory alone: cut further by `--oom-policy truncate`, or encoded on the CPU by `cpu`. */
+  cutToFit: number;
+  onCpu: number;
   sha256: string;
   chunksKept: boolean;
   /** Over all sessions of the run: */
@@ -97,19 +107,21 @@ export interface ExecuteOptions {
   control?: RunControl;
 }
 
-/** Validates the input and writes run.json; nothing is created when the input is bad. */
-export function createEmbedRun(input: string, outDir: string, options: EmbedOptions): string {
+/** Validates the input, fingerprints the models and writes run.json; nothing is created when the input is bad. */
+export async function createEmbedRun(input: string, outDir: string, options: EmbedOptions, runtime: RuntimeOptions = {}): Promise<string> {
   const checked = EmbedSpec.safeParse(options);
   if (!checked.success) throw new HeadroomError('usage', `invalid run spec: ${checked.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
   if (new Set(options.models.map((entry) => entry.key)).size !== options.models.length) {
     throw new HeadroomError('usage', 'two models of the ensemble share a key');
   }
   const inputPath = resolve(input);
-  const bytes = readInputBytes(inputPath);
-  const corpus = parseCorpus(inputPath, bytes, options);
+  refuseMaskedFields({ input: { path: inputPath }, spec: checked.data }); // run.json must hold what the run uses: runs/storable.ts
+  const corpus = await readCorpus(inputPath, options, { keepTexts: false }); // checked, counted and hashed; texts are read again by the run
   for (const { model } of options.models) {
     if (looksLikePath(model) && !existsSync(model)) throw new HeadroomError('bad_input', `model folder ${model} does not exist`);
   }
+  const models = await identifyModels(checked.data.models, runtime);
+  refuseMaskedFields({ models });
   const runDir = resolve(outDir);
   const paths = runPaths(runDir);
   if (existsSync(paths.manifest)) {
@@ -120,11 +132,12 @@ export function createEmbedRun(input: string, outDir: string, options: EmbedOpti
   }
   mkdirSync(runDir, { recursive: true });
   const manifest: RunManifest = {
-    format: 2,
+    format: RUN_FORMAT,
     kind: 'embed',
     createdAt: new Date().toISOString(),
-    input: { path: inputPath, sha256: sha256(bytes), bytes: bytes.length, rows: corpus.ids.length },
+    input: { path: inputPath, ...corpus.input, rows: corpus.ids.length },
     spec: checked.data,
+    models,
     chunks: planChunks(corpus.ids.length, options.chunkSize).length,
     versions: { headroom: HEADROOM_VERSION, node: process.versions.node },
   };
@@ -135,30 +148,37 @@ export function createEmbedRun(input: string, outDir: string, options: EmbedOpti
   return runDir;
 }
 
-function loadInput(manifest: RunManifest): Corpus {
-  const bytes = readInputBytes(manifest.input.path);
-  if (sha256(bytes) !== manifest.input.sha256) {
-    throw new HeadroomError('bad_input', `${manifest.input.path} changed since the run was created; restore it or start a new run`);
-  }
-  return parseCorpus(manifest.input.path, bytes, manifest.spec);
+/** Reads the input again, refused unless it is byte for byte the one the run was created from. */
+function loadInput(manifest: RunManifest): Promise<Corpus> {
+  const { path, sha256, bytes } = manifest.input;
+  return readCorpus(path, manifest.spec, { expect: { sha256, bytes } });
 }
 
 export async function executeRun(runDirArg: string, options: ExecuteOptions): Promise<RunSummary> {
   const runDir = resolve(runDirArg);
   const manifest = readManifest(runDir);
   const paths = runPaths(runDir);
+  checkWritable(runDir);
   const lock = acquireLock(paths.lock, runDir);
   let journal: Journal | undefined;
   const started = performance.now();
   try {
     journal = Journal.open(paths.journal);
     const state = replay(journal.records, false);
-    if (state.completed && fileSha256(paths.embeddings) === state.completed.sha256) {
-      return summarize(runDir, manifest, journal, started, 0, { start: null, peak: null, end: null, resident: null });
+    const noWork: MemoryFigures = { start: null, peak: null, end: null, resident: null };
+    // A done run is done only while its outputs are the ones its journal describes.
+    const outputs = state.completed ? checkOutputs(runDir, state.completed) : [];
+    // A crash's leftovers go now that this process owns the run (runs/debris.ts).
+    const leftovers = removeDebris(runDir, { completedWithoutChunks: state.completed !== undefined && outputs.length === 0 && !manifest.spec.keepChunks });
+    if (leftovers.length > 0) options.onProgress?.({ kind: 'log', line: `removed what a crash left: ${leftovers.join(', ')}` });
+    if (state.completed && outputs.length === 0) return summarize(runDir, manifest, journal, started, 0, noWork);
+    const corpus = await loadInput(manifest);
+    if (state.completed && repairIds(runDir, journal, state.completed, outputs, corpus.ids, options.command)) {
+      return summarize(runDir, manifest, journal, started, 0, noWork);
     }
-    const corpus = loadInput(manifest);
     const plan = planChunks(corpus.ids.length, manifest.spec.chunkSize);
     const { spec } = manifest;
+    const dims = journaledDims(journal.records);
     const done = new Map<string, ChunkRecord>();
     const recomputing: { model: string; index: number; reason: string }[] = [];
     const pending: Unit[] = [];
@@ -166,17 +186,21 @@ export async function executeRun(runDirArg: string, options: ExecuteOptions): Pr
       for (const entry of spec.models) {
         const key = chunkKey(entry.key, chunk.index);
         const record = state.chunks.get(key);
-        const verdict = record ? checkChunk(runDir, record) : undefined;
+        // A record is trusted only for the unit it names: its file, rows and dim (a swapped or edited record is redone).
+        const mismatch = record ? recordMismatch(record, { model: entry.key, index: chunk.index, rows: chunk.end - chunk.start, dim: dims.get(entry.key) }) : undefined;
+        const verdict = record && mismatch === undefined ? checkChunk(runDir, record) : undefined;
         if (record && verdict?.ok) {
           done.set(key, record);
           continue;
         }
         pending.push({ entry, chunk });
-        if (verdict && !verdict.ok) recomputing.push({ model: entry.key, index: chunk.index, reason: verdict.reason });
+        if (mismatch !== undefined) recomputing.push({ model: entry.key, index: chunk.index, reason: `journal record not trusted: ${mismatch}` });
+        else if (verdict && !verdict.ok) recomputing.push({ model: entry.key, index: chunk.index, reason: verdict.reason });
         else if (existsSync(join(runDir, chunkFile(entry.key, chunk.index)))) recomputing.push({ model: entry.key, index: chunk.index, reason: 'file not in the journal' });
       }
     }
-    journal.append({ type: 'session_started', pid: process.pid, command: options.command, pending: pending.length, recomputing });
+    const ignored = untrackedRecords(state.chunks.values(), spec, plan.length);
+    journal.append({ type: 'session_started', pid: process.pid, command: options.command, pending: pending.length, recomputing, ...(outputs.length > 0 ? { outputs } : {}), ...(ignored.length > 0 ? { ignored } : {}) });
     const settings = effectiveSettings(journal, spec, options);
     const unitsTotal = plan.length * spec.models.length;
     options.onProgress?.({
@@ -195,6 +219,7 @@ export async function executeRun(runDirArg: string, options: ExecuteOptions): Pr
         {
           runDir,
           spec,
+          identities: manifest.models,
           corpus,
           journal,
           done,
@@ -217,21 +242,57 @@ export async function executeRun(runDirArg: string, options: ExecuteOptions): Pr
       rows: output.rows,
       dim: output.dim,
       sha256: output.sha256,
+      ids: output.ids,
       truncated: ordered.flat().reduce((sum, unit) => sum + unit.truncated, 0),
       chunksKept: spec.keepChunks,
     });
+    killPoint('completed');
     if (!spec.keepChunks) rmSync(paths.chunks, { recursive: true, force: true });
     const rowsEncoded = pending.reduce((sum, unit) => sum + unit.chunk.end - unit.chunk.start, 0);
     return summarize(runDir, manifest, journal, started, rowsEncoded, memory);
   } catch (error) {
-    const failure = asHeadroomError(error);
-    if (journal && failure.kind === 'interrupted') journal.append({ type: 'run_interrupted', reason: failure.message });
-    else if (journal) journal.append({ type: 'run_failed', kind: failure.kind, message: failure.message });
+    const failure = asHeadroomError(error, runDir);
+    try {
+      if (journal && failure.kind === 'interrupted') journal.append({ type: 'run_interrupted', reason: failure.message });
+      else if (journal) journal.append({ type: 'run_failed', kind: failure.kind, message: failure.message });
+    } catch {
+      /* a full disk may refuse even this line; the run reads as interrupted without it */
+    }
     throw failure;
   } finally {
     journal?.close();
     lock.release();
   }
+}
+
+/** Records that name no unit of the plan (another model, an index past the end): never used, journaled. */
+function untrackedRecords(records: Iterable<ChunkRecord>, spec: EmbedSpec, chunks: number): { model: string; index: number; reason: string }[] {
+  const keys = new Set(spec.models.map((entry) => entry.key));
+  return [...records].flatMap((record) => {
+    if (!keys.has(record.model)) return [{ model: record.model, index: record.index, reason: 'model not in the spec' }];
+    if (record.index >= chunks) return [{ model: record.model, index: record.index, reason: `index outside the plan (${chunks} chunks)` }];
+    return [];
+  });
+}
+
+/** Each model's dimension as its passes reported it (the latest pass wins). */
+function journaledDims(records: readonly JournalRecord[]): Map<string, number> {
+  return new Map(records.flatMap((record) => (record.type === 'pass_started' ? [[record.model, record.dim] as const] : [])));
+}
+
+/**
+ * A done run whose only damaged output is ids.txt: it is rewritten from the
+ * (verified) input, nothing is recomputed. False when embeddings.npy is damaged too.
+ */
+function repairIds(runDir: string, journal: Journal, completed: Extract<JournalRecord, { type: 'run_completed' }>, outputs: OutputProblem[], ids: string[], command: ExecuteOptions['command']): boolean {
+  const text = idsText(ids);
+  if (!outputs.every((problem) => problem.file === 'ids.txt') || sha256(Buffer.from(text, 'utf8')) !== completed.ids.sha256) return false;
+  journal.append({ type: 'session_started', pid: process.pid, command, pending: 0, recomputing: [], outputs });
+  writeFileAtomic(runPaths(runDir).ids, text);
+  const { at, ...again } = completed;
+  void at; // a new completion, same outputs
+  journal.append(again);
+  return true;
 }
 
 /** The OOM policy and ensemble mode in force: the latest changes journaled, then this session's own. */
@@ -258,7 +319,8 @@ function summarize(runDir: string, manifest: RunManifest, journal: Journal, star
   const settings = effectiveSettings(journal, manifest.spec, {});
   const dims = new Map(passStarts.map((record) => [record.model, record.dim]));
   const seconds = (performance.now() - started) / 1000;
-  const chunks = [...state.chunks.values()].sort((a, b) => a.index - b.index);
+  const keys = new Set(manifest.spec.models.map((entry) => entry.key));
+  const chunks = [...state.chunks.values()].filter((chunk) => keys.has(chunk.model) && chunk.index < manifest.chunks).sort((a, b) => a.index - b.index);
   const sum = (pick: (chunk: ChunkRecord) => number): number => chunks.reduce((total, chunk) => total + pick(chunk), 0);
   const sessionTokens = session.reduce((total, record) => total + (record.type === 'chunk_done' ? record.stats.realTokens : 0), 0);
   return {
@@ -272,6 +334,8 @@ function summarize(runDir: string, manifest: RunManifest, journal: Journal, star
     aggregate: manifest.spec.aggregate,
     device: passStarts.at(-1)?.device,
     truncated: completed.truncated,
+    cutToFit: sum((c) => c.stats.oomTruncated),
+    onCpu: sum((c) => c.stats.cpuFallbacks),
     sha256: completed.sha256,
     chunksKept: completed.chunksKept,
     batches: sum((c) => c.stats.batches),

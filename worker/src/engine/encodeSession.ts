@@ -3,20 +3,23 @@
  * every model's spec first (describe), open and close passes in the order the
  * ensemble mode asks for, pick each model's first token budget (this run's last,
  * the per-user cache, or a probe), hand out units two ahead, journal every finished
- * unit, pass and OOM, and start a fresh worker when one asks to be recycled.
+ * unit, pass and OOM, and start a fresh worker when one asks to be recycled or
+ * hangs (falls silent past the heartbeat timeout), redoing the units it held.
  */
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Batching, EncodeSpec, EnsembleMode, WorkerErrorCode, WorkerEvent } from '../contract/protocol.js';
 import type { Corpus } from '../corpus/readCorpus.js';
 import type { ChunkPlan } from '../chunks/planner.js';
 import { HeadroomError, type ErrorKind } from '../errors.js';
 import type { Journal } from '../runs/journal.js';
-import { chunkFile, type EmbedSpec, type ModelEntry } from '../runs/manifest.js';
+import { chunkFile, type EmbedSpec, type ModelEntry, type ModelIdentity } from '../runs/manifest.js';
 import type { ChunkRecord } from '../runs/records.js';
 import { chunkKey } from '../runs/runState.js';
 import { describeExit, WorkerProcess } from '../supervisor/workerProcess.js';
-import { budgetKey, learnedBudget, rememberBudget } from './budgetCache.js';
+import { budgetKey, faultInjection, learnedBudget, rememberBudget } from './budgetCache.js';
 import { checkDims } from './ensemble.js';
+import { checkDescribed } from './modelIdentity.js';
 import type { MemoryFigures, Progress } from './progress.js';
 import type { RunControl } from './runControl.js';
 import { nextStep } from './schedule.js';
@@ -25,6 +28,8 @@ import { nextStep } from './schedule.js';
 const UNITS_IN_FLIGHT = 2;
 /** Fresh workers one session may start after recycles before it gives up. */
 const MAX_RECYCLES = 3;
+/** Hung workers in a row (no unit finished in between) before the run stops, resumable. */
+export const MAX_HANGS_IN_A_ROW = 3;
 const GIB = 1024 ** 3;
 
 const WORKER_ERROR_KIND: Record<WorkerErrorCode, ErrorKind> = {
@@ -47,6 +52,8 @@ export interface Unit {
 export interface SessionContext {
   runDir: string;
   spec: EmbedSpec;
+  /** run.json's model fingerprints: the worker's models must match them before any work. */
+  identities: readonly ModelIdentity[];
   corpus: Corpus;
   journal: Journal;
   /** Units done so far, by chunkKey(model key, index) (filled in as units finish). */
@@ -65,6 +72,16 @@ export interface SessionContext {
 
 class Recycle {
   constructor(readonly reason: string) {}
+}
+
+/** A worker killed as hung, and the unit it was working on (null: before any was handed out). */
+class Hung {
+  constructor(
+    readonly pid: number,
+    readonly silentMs: number,
+    readonly timeoutMs: number,
+    readonly unit: Unit | undefined,
+  ) {}
 }
 
 export async function encodePending(ctx: SessionContext, pending: Unit[]): Promise<void> {
@@ -94,24 +111,53 @@ export async function encodePending(ctx: SessionContext, pending: Unit[]): Promi
     }
   });
   try {
-    for (let recycles = 0; ; recycles += 1) {
+    let recycles = 0;
+    let hungInARow = 0;
+    for (;;) {
       const remaining = pending.filter((unit) => !ctx.done.has(chunkKey(unit.entry.key, unit.chunk.index)));
       if (remaining.length === 0) return;
       const worker = WorkerProcess.start({ python: ctx.python, env: ctx.env, onLog: (line) => ctx.report({ kind: 'log', line }) });
       current = worker;
+      const doneBefore = ctx.done.size;
       const outcome = await withWorker(ctx, worker, remaining, (fill) => {
         wake = fill;
       });
       current = undefined;
+      if (outcome instanceof Hung) {
+        hungInARow = ctx.done.size > doneBefore ? 1 : hungInARow + 1;
+        onHung(ctx, outcome, hungInARow);
+        continue;
+      }
       if (!(outcome instanceof Recycle)) return;
       if (recycles >= MAX_RECYCLES) {
         throw new HeadroomError('internal', `the worker ran out of memory again after ${MAX_RECYCLES} fresh starts: ${outcome.reason}`);
       }
+      recycles += 1;
       ctx.journal.append({ type: 'worker_recycled', reason: outcome.reason });
       ctx.report({ kind: 'log', line: `starting a fresh worker: ${outcome.reason}` });
     }
   } finally {
     unsubscribe?.();
+  }
+}
+
+/** Journals and shows a hang; past MAX_HANGS_IN_A_ROW the run stops, resumable (exit 3). */
+function onHung(ctx: SessionContext, hung: Hung, inARow: number): void {
+  const giveUp = inARow >= MAX_HANGS_IN_A_ROW;
+  const silentS = Number((hung.silentMs / 1000).toFixed(1));
+  const timeoutS = Number((hung.timeoutMs / 1000).toFixed(1));
+  const model = hung.unit?.entry.key ?? null;
+  const chunk = hung.unit?.chunk.index ?? null;
+  ctx.journal.append({ type: 'worker_hung', pid: hung.pid, silentS, timeoutS, model, chunk, inARow });
+  ctx.report({ kind: 'worker_hung', pid: hung.pid, silentS, timeoutS, model, chunk, inARow, giveUp });
+  const what = hung.unit ? `${model} chunk ${chunk}` : 'its start-up';
+  ctx.report({ kind: 'log', line: `worker ${hung.pid} hung (silent ${silentS} s, limit ${timeoutS} s) during ${what}: killed${giveUp ? '' : '; a fresh worker redoes it'}` });
+  if (giveUp) {
+    throw new HeadroomError(
+      'interrupted',
+      `run interrupted: the Python worker hung ${inARow} times in a row (silent for more than ${timeoutS} s each time, during ${what}); ` +
+        `check the machine (GPU driver, memory, swap), then \`headroom resume ${ctx.runDir}\` (HEADROOM_HEARTBEAT_TIMEOUT_S sets the limit)`,
+    );
   }
 }
 
@@ -148,13 +194,28 @@ function encodeSpec(spec: EmbedSpec, entry: ModelEntry): EncodeSpec {
   };
 }
 
-async function withWorker(ctx: SessionContext, worker: WorkerProcess, pending: Unit[], setWake: (fill: () => void) => void): Promise<Recycle | undefined> {
+async function withWorker(ctx: SessionContext, worker: WorkerProcess, pending: Unit[], setWake: (fill: () => void) => void): Promise<Recycle | Hung | undefined> {
   const { spec, journal, report } = ctx;
   const onAbort = (): void => worker.kill();
   ctx.signal?.addEventListener('abort', onAbort);
   const fixed = spec.batchSize !== 'auto' || spec.maxBatchTokens !== null;
+  const hung = async (): Promise<Hung | undefined> => {
+    const exit = await worker.exited;
+    if (exit.reason !== 'hung') return undefined;
+    // The killed worker's half-written chunk files; the redo writes them afresh.
+    for (const unit of inFlight) rmSync(`${join(ctx.runDir, chunkFile(unit.entry.key, unit.chunk.index))}.tmp-${worker.pid}`, { force: true });
+    return new Hung(worker.pid, exit.silentMs ?? 0, exit.timeoutMs ?? 0, inFlight[0]);
+  };
+  const inFlight: Unit[] = [];
   try {
-    const ready = await worker.handshake();
+    let ready: WorkerEvent<'ready'>;
+    try {
+      ready = await worker.handshake();
+    } catch (error) {
+      const outcome = worker.isHung ? await hung() : undefined;
+      if (outcome) return outcome;
+      throw error;
+    }
     journal.append({ type: 'worker_ready', pid: ready.pid, python: ready.python, torch: ready.torch, sentenceTransformers: ready.sentenceTransformers, cuda: ready.cuda });
     report({ kind: 'worker', pid: ready.pid, torch: ready.torch, cuda: ready.cuda });
     if (ctx.control?.paused) worker.send({ type: 'pause' });
@@ -168,7 +229,6 @@ async function withWorker(ctx: SessionContext, worker: WorkerProcess, pending: U
     /** Passes asked to end whose pass_completed has not come back yet. */
     const closing = new Set<string>();
     const plans = new Map<string, { plan: Batching; budgetKey: string }>();
-    const inFlight: Unit[] = [];
     let described = false;
 
     const fill = (): void => {
@@ -200,17 +260,20 @@ async function withWorker(ctx: SessionContext, worker: WorkerProcess, pending: U
       if (waiting.size === 0 && open.size === 0 && closing.size === 0) break;
       const item = await worker.next();
       if (item.kind === 'exit') {
+        const outcome = await hung();
+        if (outcome) return outcome;
         const why = ctx.signal?.aborted ? 'stopped by a signal' : describeExit(item.exit);
         throw new HeadroomError('interrupted', `run interrupted: ${why}`);
       }
       const event = item.event;
       switch (event.type) {
         case 'described':
+          checkDescribed(ctx.identities, spec.models, event.models);
           checkDims(spec.aggregate, event.models.map((model) => ({ key: model.modelKey, dim: model.dim })));
           described = true;
           break;
         case 'pass_started': {
-          const key = budgetKey(event);
+          const key = budgetKey(event, ctx.identities.find((identity) => identity.key === event.model)?.sha256 ?? 'unknown');
           const fromRun = fixed ? null : lastRecordedBudget(ctx, event.model);
           const fromCache = fixed || fromRun !== null ? null : learnedBudget(key);
           const initialBudget = fromRun ?? fromCache;
@@ -271,7 +334,8 @@ async function withWorker(ctx: SessionContext, worker: WorkerProcess, pending: U
           const record = recordUnit(ctx, unit, event);
           waiting.delete(chunkKey(unit.entry.key, unit.chunk.index));
           const learned = plans.get(unit.entry.key)?.budgetKey;
-          if (!fixed && learned) rememberBudget(learned, event.stats.budget);
+          // a budget learned under injected faults says nothing about the real device
+          if (!fixed && learned && !faultInjection(ctx.env ?? process.env)) rememberBudget(learned, event.stats.budget);
           const rowsDone = [...ctx.done.values()].reduce((sum, chunk) => sum + chunk.rows, 0);
           report({
             kind: 'chunk',

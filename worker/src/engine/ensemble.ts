@@ -3,6 +3,7 @@
  * L2-normalised, scaled by the model's weight, then concatenated or averaged.
  * A one-model run is an ensemble of one, and keeps the model's own vectors.
  */
+import { WEIGHT_MAX, WEIGHT_MIN } from '../contract/api.js';
 import { EnsembleMode, type Aggregate } from '../contract/protocol.js';
 import { HeadroomError } from '../errors.js';
 import { redact } from '../redact.js';
@@ -16,6 +17,13 @@ export interface ModelRequest {
 
 export const ENSEMBLE_MODE_ENV = 'HEADROOM_ENSEMBLE_MODE';
 
+/** Why a weight cannot be used (undefined when it can): finite, from WEIGHT_MIN to WEIGHT_MAX. */
+export function weightProblem(weight: number): string | undefined {
+  if (!Number.isFinite(weight)) return 'must be a finite number';
+  if (weight < WEIGHT_MIN || weight > WEIGHT_MAX) return `must be from ${WEIGHT_MIN} to ${WEIGHT_MAX}`;
+  return undefined;
+}
+
 /** Models with their keys (unique: a model listed twice gets -2, -3) and weights (default equal). */
 export function ensembleEntries(requests: ModelRequest[], weights: number[] | undefined): ModelEntry[] {
   if (requests.length === 0) throw new HeadroomError('usage', 'an embed run needs at least one --model');
@@ -23,9 +31,8 @@ export function ensembleEntries(requests: ModelRequest[], weights: number[] | un
     throw new HeadroomError('usage', `--weights has ${weights.length} value(s) but there are ${requests.length} model(s); give one weight per --model`);
   }
   for (const [i, weight] of (weights ?? []).entries()) {
-    if (!Number.isFinite(weight) || weight <= 0) {
-      throw new HeadroomError('usage', `--weights: weight ${i + 1} (${weight}) must be a number above 0`);
-    }
+    const problem = weightProblem(weight);
+    if (problem) throw new HeadroomError('usage', `--weights: weight ${i + 1} (${weight}) ${problem}`);
   }
   const seen = new Map<string, number>();
   return requests.map((request, i) => {

@@ -43,4 +43,6 @@ export type Progress =
   | { kind: 'batch'; docs: number; tokens: number; padded: number; ms: number; peak: number | null }
   | { kind: 'memory'; allocated: number | null; reserved: number | null; free: number | null; total: number | null; peak: number | null }
   | { kind: 'oom'; model: string; chunk: number; docs: number; tokens: number; budget: number; action: string }
+  /** A worker killed as hung (silent past the heartbeat timeout); a fresh one redoes its unit unless giveUp. */
+  | { kind: 'worker_hung'; pid: number; silentS: number; timeoutS: number; model: string | null; chunk: number | null; inARow: number; giveUp: boolean }
   | { kind: 'log'; line: string };

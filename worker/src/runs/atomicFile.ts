@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Flushes a folder's entries (a rename is durable only once its folder is synced). */
@@ -16,11 +16,16 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const temporary = `${path}.tmp-${process.pid}`;
   const fd = openSync(temporary, 'w');
   try {
-    writeFileSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true }); // a failed write (disk full) leaves nothing behind
+    throw error;
   }
-  renameSync(temporary, path);
   fsyncDir(dirname(path));
 }

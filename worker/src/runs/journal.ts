@@ -1,9 +1,12 @@
 /**
  * journal.jsonl: append-only, one JSON record per line, fsynced per append.
  * A torn last line (a crash mid-append) is trimmed before the next append, so
- * an append never glues onto half a record (Optuna's journal file flaw).
+ * an append never glues onto half a record (Optuna's journal file flaw). A
+ * damaged line elsewhere is refused, naming the file and line, until
+ * `headroom repair` moves it aside (see repair.ts).
  */
-import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { HeadroomError } from '../errors.js';
 import { redactDeep } from '../redact.js';
 import { JournalRecord, type NewRecord } from './records.js';
@@ -14,33 +17,69 @@ export interface JournalContents {
   tornBytes: number;
 }
 
-export function readJournal(path: string): JournalContents {
-  if (!existsSync(path)) return { records: [], tornBytes: 0 };
-  const text = readFileSync(path, 'utf8');
-  const end = text.lastIndexOf('\n') + 1;
-  const records = text
-    .slice(0, end)
+export interface DamagedLine {
+  /** 1-based line number in the journal. */
+  line: number;
+  /** The line as it was (without its newline). */
+  text: string;
+  reason: string;
+}
+
+export interface JournalScan extends JournalContents {
+  /** Each complete line with its record, or why it is not one. */
+  lines: ({ line: number; text: string; record: JournalRecord } | DamagedLine)[];
+  /** The torn last line itself ('' when there is none). */
+  torn: string;
+}
+
+/** Reads every line, keeping damaged ones apart instead of stopping at the first. */
+export function scanJournal(path: string): JournalScan {
+  if (!existsSync(path)) return { records: [], tornBytes: 0, lines: [], torn: '' };
+  const data = readFileSync(path);
+  const end = data.lastIndexOf(0x0a) + 1;
+  const lines = data
+    .subarray(0, end)
+    .toString('utf8')
     .split('\n')
     .slice(0, -1)
-    .map((line, i) => {
+    .map((line, i): JournalScan['lines'][number] => {
       let value: unknown;
       try {
         value = JSON.parse(line);
       } catch {
-        throw new HeadroomError('internal', `${path} line ${i + 1} is not valid JSON: the journal is damaged`);
+        return { line: i + 1, text: line, reason: 'not valid JSON' };
       }
       const parsed = JournalRecord.safeParse(value);
       if (!parsed.success) {
-        throw new HeadroomError('internal', `${path} line ${i + 1} is not a journal record: ${parsed.error.message}`);
+        const issue = parsed.error.issues[0];
+        return { line: i + 1, text: line, reason: `not a journal record (${issue ? `${issue.path.join('.') || 'record'}: ${issue.message}` : 'unknown shape'})` };
       }
-      return parsed.data;
+      return { line: i + 1, text: line, record: parsed.data };
     });
-  return { records, tornBytes: Buffer.byteLength(text.slice(end)) };
+  const records = lines.flatMap((entry) => ('record' in entry ? [entry.record] : []));
+  const torn = data.subarray(end);
+  return { records, tornBytes: torn.length, lines, torn: torn.toString('utf8') };
+}
+
+export function readJournal(path: string): JournalContents {
+  const scan = scanJournal(path);
+  const damaged = scan.lines.filter((entry): entry is DamagedLine => !('record' in entry));
+  if (damaged.length > 0) {
+    const first = damaged[0]!;
+    const others = damaged.length > 1 ? ` (and ${damaged.length - 1} more line(s))` : '';
+    throw new HeadroomError(
+      'bad_input',
+      `${path} line ${first.line} is damaged: ${first.reason}${others}; run \`headroom repair ${dirname(path)}\` to move damaged lines aside ` +
+        '(every valid record is kept; the chunks they described are recomputed on resume)',
+    );
+  }
+  return { records: scan.records, tornBytes: scan.tornBytes };
 }
 
 export class Journal {
   private constructor(
     private readonly fd: number,
+    private size: number,
     readonly records: JournalRecord[],
   ) {}
 
@@ -48,18 +87,31 @@ export class Journal {
   static open(path: string): Journal {
     const { records, tornBytes } = readJournal(path);
     const fd = openSync(path, 'a+');
+    let size = fstatSync(fd).size;
     if (tornBytes > 0) {
-      const size = readFileSync(path).length;
-      ftruncateSync(fd, size - tornBytes);
+      size -= tornBytes;
+      ftruncateSync(fd, size);
       fsyncSync(fd);
     }
-    return new Journal(fd, records);
+    return new Journal(fd, size, records);
   }
 
   append(record: NewRecord): JournalRecord {
     const full = JournalRecord.parse(redactDeep({ ...record, at: new Date().toISOString() }));
-    writeSync(this.fd, `${JSON.stringify(full)}\n`);
-    fsyncSync(this.fd);
+    const line = Buffer.from(`${JSON.stringify(full)}\n`, 'utf8');
+    try {
+      for (let written = 0; written < line.length; ) written += writeSync(this.fd, line, written);
+      fsyncSync(this.fd);
+    } catch (error) {
+      // A short write (disk full) must not leave half a record for the next append to glue onto.
+      try {
+        ftruncateSync(this.fd, this.size);
+      } catch {
+        /* the next open trims a torn tail anyway */
+      }
+      throw error;
+    }
+    this.size += line.length;
     this.records.push(full);
     return full;
   }

@@ -2,17 +2,20 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { Aggregate, DeviceRequest, EnsembleMode, OomPolicy } from '../contract/protocol.js';
+import { Weight } from '../contract/api.js';
+import { Aggregate, DeviceRequest, EnsembleMode, ModelFingerprint, ModelSource, OomPolicy } from '../contract/protocol.js';
 import { HeadroomError } from '../errors.js';
 import { redactDeep } from '../redact.js';
 import { writeFileAtomic } from './atomicFile.js';
+import { fieldLine, jsonErrorPlace } from './jsonPlace.js';
 
 /** One model of an ensemble (a one-model run is an ensemble of one). */
 export const ModelEntry = z.object({
   model: z.string().min(1),
   /** Folder-safe and unique within the run: chunks/<key>/. */
   key: z.string().regex(/^[A-Za-z0-9._-]+$/),
-  weight: z.number().positive(),
+  /** Finite and bounded, so a weighted row can never overflow float32. */
+  weight: Weight,
   /** Where this model's pass runs: auto picks the least-loaded GPU with room, else the CPU. */
   device: DeviceRequest,
 });
@@ -39,9 +42,16 @@ export const EmbedSpec = z.object({
 });
 export type EmbedSpec = z.infer<typeof EmbedSpec>;
 
+/** Which files a model of the run was, when the run was created (see engine/modelIdentity.ts). */
+export const ModelIdentity = z.object({ key: z.string(), source: ModelSource, ...ModelFingerprint.shape });
+export type ModelIdentity = z.infer<typeof ModelIdentity>;
+
+/** The run format this Headroom reads and writes. */
+export const RUN_FORMAT = 3;
+
 export const RunManifest = z.object({
-  /** 2: ensembles (models[]); runs of format 1 came from Headroom 0.1 before ensembles. */
-  format: z.literal(2),
+  /** 3: model fingerprints; 2: ensembles (models[]); 1: Headroom 0.1 before ensembles. */
+  format: z.literal(RUN_FORMAT),
   kind: z.literal('embed'),
   createdAt: z.string(),
   input: z.object({
@@ -51,8 +61,13 @@ export const RunManifest = z.object({
     rows: z.number().int().positive(),
   }),
   spec: EmbedSpec,
+  /** One per spec.models entry, same order: a resume with other files is refused. */
+  models: z.array(ModelIdentity).min(1),
   chunks: z.number().int().positive(),
   versions: z.object({ headroom: z.string(), node: z.string() }),
+}).refine((manifest) => manifest.models.map((model) => model.key).join('\0') === manifest.spec.models.map((entry) => entry.key).join('\0'), {
+  path: ['models'],
+  message: 'one fingerprint per model of spec.models, in the same order',
 });
 export type RunManifest = z.infer<typeof RunManifest>;
 
@@ -74,13 +89,26 @@ export function readManifest(runDir: string): RunManifest {
   if (!existsSync(path)) {
     throw new HeadroomError('usage', `${runDir} is not a Headroom run (no run.json)`);
   }
-  const raw: unknown = JSON.parse(readFileSync(path, 'utf8'));
-  if (typeof raw === 'object' && raw !== null && 'format' in raw && raw.format !== 2) {
-    throw new HeadroomError('usage', `${runDir} was made by another version of Headroom (run format ${String(raw.format)}, this one reads 2): start a new run`);
+  let text: string;
+  let raw: unknown;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new HeadroomError('bad_input', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new HeadroomError('bad_input', `${path} is damaged: not valid JSON at ${jsonErrorPlace(text, error)}; run.json is written once, when the run is created: restore it or start a new run`);
+  }
+  if (typeof raw === 'object' && raw !== null && 'format' in raw && raw.format !== RUN_FORMAT) {
+    throw new HeadroomError('usage', `${runDir} was made by another version of Headroom (run format ${String(raw.format)}, this one reads ${RUN_FORMAT}): start a new run`);
   }
   const parsed = RunManifest.safeParse(raw);
   if (!parsed.success) {
-    throw new HeadroomError('bad_input', `${path} is not a valid run manifest: ${parsed.error.message}`);
+    const issue = parsed.error.issues[0]!;
+    const line = fieldLine(text, issue.path);
+    throw new HeadroomError('bad_input', `${path}${line ? ` line ${line}` : ''}: field ${issue.path.join('.') || '(top level)'}: ${issue.message}; run.json is not a valid run manifest: restore it or start a new run`);
   }
   return parsed.data;
 }

@@ -29,8 +29,12 @@ export const JournalRecord = z.discriminatedUnion('type', [
     pid: Count,
     command: z.enum(['embed', 'resume']),
     pending: Count,
-    /** Chunk files found damaged or unrecorded and queued again. */
+    /** Chunk files found damaged, unrecorded or not matching their record, queued again. */
     recomputing: z.array(z.object({ model: z.string(), index: Count, reason: z.string() })),
+    /** Outputs of a done run found not matching run_completed, rebuilt by this session. */
+    outputs: z.array(z.object({ file: z.string(), reason: z.string() })).optional(),
+    /** Chunk records naming no unit of the plan (a model not in the spec, an index past the end): not used. */
+    ignored: z.array(z.object({ model: z.string(), index: Count, reason: z.string() })).optional(),
   }),
   z.object({
     type: z.literal('worker_ready'),
@@ -90,6 +94,17 @@ export const JournalRecord = z.discriminatedUnion('type', [
     action: z.string(),
   }),
   z.object({ type: z.literal('worker_recycled'), at: At, reason: z.string() }),
+  /** A worker silent past the heartbeat timeout, killed; `model`/`chunk`: the unit it held (redone), null at start-up. */
+  z.object({
+    type: z.literal('worker_hung'),
+    at: At,
+    pid: Count,
+    silentS: z.number().nonnegative(),
+    timeoutS: z.number().positive(),
+    model: z.string().nullable(),
+    chunk: Count.nullable(),
+    inARow: z.number().int().positive(),
+  }),
   z.object({ type: z.literal('policy_changed'), at: At, oomPolicy: OomPolicy }),
   ChunkRecord,
   z.object({ type: z.literal('run_interrupted'), at: At, reason: z.string() }),
@@ -99,7 +114,10 @@ export const JournalRecord = z.discriminatedUnion('type', [
     at: At,
     rows: z.number().int().positive(),
     dim: z.number().int().positive(),
+    /** Of embeddings.npy. */
     sha256: z.string(),
+    /** ids.txt, so a deleted, cut or edited one is found too. */
+    ids: z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), rows: z.number().int().positive() }),
     truncated: Count,
     chunksKept: z.boolean(),
   }),

@@ -5,7 +5,8 @@
  * with its own Python worker, exactly as the CLI runs them.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ApiError, StartRunSpec, type CallArgs, type CallName, type CallResult, type EventName, type EventPayload, type RunInfo, type RunState } from '../contract/api.js';
 import type { EnsembleMode, OomPolicy } from '../contract/protocol.js';
@@ -14,10 +15,12 @@ import { ensembleEntries } from '../engine/ensemble.js';
 import { RunControl } from '../engine/runControl.js';
 import { runStatus } from '../engine/runStatus.js';
 import { asHeadroomError } from '../errors.js';
-import { readManifest } from '../runs/manifest.js';
+import { acquireLock, describeOwner, readLock } from '../runs/lock.js';
+import { readManifest, runPaths } from '../runs/manifest.js';
 import { DEFAULT_MODEL, DEMO_CORPUS } from '../engine/defaults.js';
 import { runDoctor } from './doctor.js';
 import { GpuMonitor } from './gpuMonitor.js';
+import { isRunId, resolveRunDir, showId } from './runFolder.js';
 
 interface LiveRun {
   control: RunControl;
@@ -43,7 +46,7 @@ function folderBytes(dir: string): number {
   let total = 0;
   for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
     try {
-      const stat = statSync(join(dir, name));
+      const stat = lstatSync(join(dir, name)); // a symlink inside counts as itself, never as what it points to
       if (stat.isFile()) total += stat.size;
     } catch {
       /* removed while we looked */
@@ -78,10 +81,21 @@ export class RunManager {
     this.events.emit(name, payload);
   }
 
+  /** Every call that takes a run id starts here: the folder, checked to be inside the runs folder. */
   private runDir(runId: string): string {
-    const dir = join(this.runsDir, runId);
-    if (!existsSync(join(dir, 'run.json'))) throw new ApiError('not_found', `no run "${runId}" in ${this.runsDir}`);
-    return dir;
+    return resolveRunDir(this.runsDir, runId);
+  }
+
+  /**
+   * Refuses to touch a run that is not running here while a live process holds its
+   * lock (a CLI, another panel): read from the lock now, not from what this panel saw.
+   */
+  private refuseForeignOwner(runId: string, dir: string, action: string): void {
+    if (this.live.has(runId)) return;
+    const lock = readLock(runPaths(dir).lock);
+    if (lock?.verdict.live && lock.owner) {
+      throw new ApiError('busy', `run ${showId(runId)} is in use by ${describeOwner(lock.owner)}: cannot ${action} it from here; wait for it to finish, or stop it there`);
+    }
   }
 
   info(runId: string): RunInfo {
@@ -100,6 +114,9 @@ export class RunManager {
       chunksDone: report.chunksDone,
       chunksTotal: report.chunksTotal,
       rowsTotal: manifest.input.rows,
+      truncated: report.truncated,
+      cutToFit: report.cutToFit,
+      onCpu: report.onCpu,
       device: live?.device ?? report.device,
       createdAt: manifest.createdAt,
       diskBytes: folderBytes(dir),
@@ -108,7 +125,10 @@ export class RunManager {
   }
 
   listRuns(): CallResult<'listRuns'> {
-    const ids = readdirSync(this.runsDir).filter((name) => existsSync(join(this.runsDir, name, 'run.json')));
+    // Only what a run id can name: real folders (no symlinks, no hidden or half-deleted ones) with a run.json.
+    const ids = readdirSync(this.runsDir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && isRunId(entry.name) && existsSync(join(this.runsDir, entry.name, 'run.json')))
+      .map((entry) => entry.name);
     const runs: RunInfo[] = [];
     for (const runId of ids) {
       try {
@@ -120,7 +140,7 @@ export class RunManager {
     return runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
-  startRun(args: CallArgs<'startRun'>): CallResult<'startRun'> {
+  async startRun(args: CallArgs<'startRun'>): Promise<CallResult<'startRun'>> {
     const spec = StartRunSpec.parse(args);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
     const runId = `embed-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
@@ -130,14 +150,14 @@ export class RunManager {
         throw new ApiError('bad_args', 'startRun: give every model a weight, or none (equal weights)');
       }
       const { input, models, ...settings } = spec;
-      createEmbedRun(input, join(this.runsDir, runId), {
+      await createEmbedRun(input, join(this.runsDir, runId), {
         ...EMBED_DEFAULTS,
         ...settings,
         models: ensembleEntries(
           models.map((entry) => ({ model: entry.model, device: entry.device })),
           weights.every((w) => w !== undefined) ? (weights as number[]) : undefined,
         ),
-      });
+      }, { python: this.options.python, env: this.options.env });
     } catch (error) {
       if (error instanceof ApiError) throw error;
       const failure = asHeadroomError(error);
@@ -188,34 +208,41 @@ export class RunManager {
   }
 
   pauseRun({ runId }: CallArgs<'pauseRun'>): CallResult<'pauseRun'> {
+    const dir = this.runDir(runId);
     const live = this.live.get(runId);
-    if (!live) throw new ApiError('busy', `run "${runId}" is not running`);
+    this.refuseForeignOwner(runId, dir, 'pause');
+    if (!live) throw new ApiError('busy', `run ${showId(runId)} is not running`);
     live.control.pause();
     return { ok: true };
   }
 
   resumeRun({ runId }: CallArgs<'resumeRun'>): CallResult<'resumeRun'> {
+    const dir = this.runDir(runId);
     const live = this.live.get(runId);
     if (live) {
       live.control.resume();
       return { ok: true };
     }
+    this.refuseForeignOwner(runId, dir, 'resume');
     const { status } = this.info(runId);
-    if (status === 'done') throw new ApiError('busy', `run "${runId}" is already complete`);
+    if (status === 'done') throw new ApiError('busy', `run ${showId(runId)} is already complete`);
     this.launch(runId, 'resume');
     return { ok: true };
   }
 
   stopRun({ runId }: CallArgs<'stopRun'>): CallResult<'stopRun'> {
+    const dir = this.runDir(runId);
     const live = this.live.get(runId);
-    if (!live) throw new ApiError('busy', `run "${runId}" is not running`);
+    this.refuseForeignOwner(runId, dir, 'stop');
+    if (!live) throw new ApiError('busy', `run ${showId(runId)} is not running`);
     live.abort.abort();
     return { ok: true };
   }
 
   setPolicy({ runId, oom, ensembleMode }: CallArgs<'setPolicy'>): CallResult<'setPolicy'> {
-    this.runDir(runId);
+    const dir = this.runDir(runId);
     const live = this.live.get(runId);
+    this.refuseForeignOwner(runId, dir, 'change');
     if (live) {
       if (oom) live.control.setOomPolicy(oom);
       if (ensembleMode) live.control.setEnsembleMode(ensembleMode);
@@ -225,11 +252,34 @@ export class RunManager {
     return { ok: true };
   }
 
+  /**
+   * Deletes a run folder while holding its lock (so no process can start on it
+   * meanwhile), after first moving it aside under a hidden name (so nothing can
+   * open a half-deleted run).
+   */
   deleteCache({ runId }: CallArgs<'deleteCache'>): CallResult<'deleteCache'> {
     const dir = this.runDir(runId);
-    if (this.live.has(runId)) throw new ApiError('busy', `run "${runId}" is running: stop it first`);
+    if (this.live.has(runId)) throw new ApiError('busy', `run ${showId(runId)} is running: stop it first`);
     const freedBytes = folderBytes(dir);
-    rmSync(dir, { recursive: true, force: true });
+    let lock: ReturnType<typeof acquireLock>;
+    try {
+      lock = acquireLock(runPaths(dir).lock, dir);
+    } catch (error) {
+      const failure = asHeadroomError(error);
+      throw new ApiError(failure.kind === 'busy' ? 'busy' : 'internal', `cannot delete run ${showId(runId)}: ${failure.message}`);
+    }
+    const trash = join(this.runsDir, `.deleting-${runId}-${randomBytes(4).toString('hex')}`);
+    try {
+      renameSync(dir, trash);
+    } catch (error) {
+      lock.release();
+      throw new ApiError('internal', `cannot delete run ${showId(runId)}: ${asHeadroomError(error).message}`);
+    }
+    try {
+      rmSync(trash, { recursive: true, force: true });
+    } catch (error) {
+      throw new ApiError('internal', `run ${showId(runId)} was moved to ${trash} but not fully deleted: ${asHeadroomError(error).message}`);
+    }
     return { freedBytes };
   }
 

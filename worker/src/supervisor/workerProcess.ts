@@ -2,6 +2,8 @@
  * Supervises one Python worker: JSON lines over stdin/stdout, every line
  * validated against the contract, stderr kept as logs. The worker runs in its
  * own process group, and the whole group is killed: a stray child holds VRAM.
+ * A worker that falls silent (no line, not even its one-a-second heartbeat) for
+ * the heartbeat timeout is hung: its group is killed and its exit says so.
  */
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
@@ -9,7 +11,7 @@ import { EngineToWorker, PROTOCOL_VERSION, WorkerToEngine } from '../contract/pr
 import { HeadroomError } from '../errors.js';
 import { pythonExecutable, RUNTIME_DIR } from '../python.js';
 
-export type WorkerExitReason = 'clean' | 'crashed' | 'killed';
+export type WorkerExitReason = 'clean' | 'crashed' | 'killed' | 'hung';
 
 export interface WorkerExit {
   reason: WorkerExitReason;
@@ -17,6 +19,9 @@ export interface WorkerExit {
   signal: string | undefined;
   /** The last lines the worker wrote to stderr, for error messages. */
   stderrTail: string[];
+  /** When reason is 'hung': how long it was silent, and the limit it passed. */
+  silentMs?: number;
+  timeoutMs?: number;
 }
 
 export type WorkerItem = { kind: 'event'; event: WorkerToEngine } | { kind: 'exit'; exit: WorkerExit };
@@ -25,6 +30,29 @@ export interface WorkerOptions {
   python?: string;
   env?: NodeJS.ProcessEnv;
   onLog?: (line: string) => void;
+  /** Silence that makes the worker hung; default heartbeatTimeoutMs(). */
+  heartbeatTimeoutMs?: number;
+}
+
+/**
+ * How long a worker may send nothing before it counts as hung: 120 s by default,
+ * HEADROOM_HEARTBEAT_TIMEOUT_S to change it. The worker's heartbeat thread keeps
+ * talking through model loads, so only a long GIL-holding call or a stopped or
+ * wedged process gets near it; 120 s leaves a slow disk or a big model ample room.
+ */
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 120_000;
+/** Before its first line the worker imports torch and says nothing: at least this long. */
+const STARTUP_ALLOWANCE_MS = 120_000;
+const HEARTBEAT_ENV = 'HEADROOM_HEARTBEAT_TIMEOUT_S';
+
+export function heartbeatTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[HEARTBEAT_ENV]?.trim();
+  if (!raw) return DEFAULT_HEARTBEAT_TIMEOUT_MS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) {
+    throw new HeadroomError('usage', `${HEARTBEAT_ENV} must be a number of seconds above 0 (at most 86400), not "${raw}"`);
+  }
+  return Math.max(1, Math.round(seconds * 1000));
 }
 
 const STDERR_TAIL = 40;
@@ -42,10 +70,17 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 export function describeExit(exit: WorkerExit): string {
-  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? '?'}`;
+  const how =
+    exit.reason === 'hung'
+      ? `sent nothing for ${seconds(exit.silentMs ?? 0)} (the limit is ${seconds(exit.timeoutMs ?? 0)}) and was killed as hung`
+      : exit.signal
+        ? `was killed by ${exit.signal}`
+        : `exited with code ${exit.code ?? '?'}`;
   const tail = exit.stderrTail.slice(-5).join('\n  ');
   return `the Python worker ${how}${tail ? `; its last log lines:\n  ${tail}` : ''}`;
 }
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 export class WorkerProcess {
   readonly pid: number;
@@ -54,13 +89,28 @@ export class WorkerProcess {
   private wake: (() => void) | undefined;
   private readonly stderrTail: string[] = [];
   private stopping = false;
+  private readonly timeoutMs: number;
+  private readonly tickMs: number;
+  private lastLine = performance.now();
+  private lastTick = performance.now();
+  private heard = false;
+  private hung: { silentMs: number; timeoutMs: number } | undefined;
+  private readonly watchdog: NodeJS.Timeout;
 
   private constructor(private readonly child: ResultPromise, options: WorkerOptions) {
     if (child.pid === undefined) throw new HeadroomError('internal', 'the Python worker did not start');
     this.pid = child.pid;
     live.add(this);
+    this.timeoutMs = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
+    this.tickMs = Math.max(50, Math.min(1_000, this.timeoutMs / 4));
+    this.watchdog = setInterval(() => this.checkAlive(), this.tickMs);
+    this.watchdog.unref();
     child.stdin?.on('error', () => undefined); // EPIPE after a crash; the exit reports it
-    createInterface({ input: child.stdout! }).on('line', (line) => this.onLine(line));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      this.lastLine = performance.now();
+      this.heard = true;
+      this.onLine(line);
+    });
     createInterface({ input: child.stderr! }).on('line', (line) => {
       this.stderrTail.push(line);
       if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
@@ -68,10 +118,11 @@ export class WorkerProcess {
     });
     this.exited = child.then((result) => {
       live.delete(this);
+      clearInterval(this.watchdog);
       killGroup(this.pid, 'SIGKILL'); // anything the worker left behind in its group
       const signal = result.signal ?? undefined;
-      const reason: WorkerExitReason = signal ? (this.stopping ? 'killed' : 'crashed') : result.exitCode === 0 ? 'clean' : 'crashed';
-      const exit: WorkerExit = { reason, code: result.exitCode, signal, stderrTail: [...this.stderrTail] };
+      const reason: WorkerExitReason = this.hung ? 'hung' : signal ? (this.stopping ? 'killed' : 'crashed') : result.exitCode === 0 ? 'clean' : 'crashed';
+      const exit: WorkerExit = { reason, code: result.exitCode, signal, stderrTail: [...this.stderrTail], ...this.hung };
       this.push({ kind: 'exit', exit });
       return exit;
     });
@@ -80,6 +131,7 @@ export class WorkerProcess {
   static start(options: WorkerOptions = {}): WorkerProcess {
     const python = options.python ?? pythonExecutable();
     const base = options.env ?? process.env;
+    const timeoutMs = options.heartbeatTimeoutMs ?? heartbeatTimeoutMs(base); // a bad value stops before any spawn
     const child = execa(python, ['-m', 'headroom_runtime'], {
       detached: true, // own process group, killed as a whole
       buffer: false,
@@ -99,7 +151,27 @@ export class WorkerProcess {
         TOKENIZERS_PARALLELISM: 'false',
       },
     });
-    return new WorkerProcess(child, options);
+    return new WorkerProcess(child, { ...options, heartbeatTimeoutMs: timeoutMs });
+  }
+
+  /** True once the watchdog has killed this worker as hung. */
+  get isHung(): boolean {
+    return this.hung !== undefined;
+  }
+
+  /** Kills the group of a worker silent past its limit; the exit then reads 'hung'. */
+  private checkAlive(): void {
+    const now = performance.now();
+    // A late tick means the Engine's own event loop was blocked: lines may be waiting
+    // unread. Judge on the next tick, after they have been read.
+    const late = now - this.lastTick > this.tickMs * 3;
+    this.lastTick = now;
+    if (late || this.hung || this.stopping) return;
+    const limit = this.heard ? this.timeoutMs : Math.max(this.timeoutMs, STARTUP_ALLOWANCE_MS);
+    const silentMs = now - this.lastLine;
+    if (silentMs <= limit) return;
+    this.hung = { silentMs: Math.round(silentMs), timeoutMs: limit };
+    killGroup(this.pid, 'SIGKILL'); // SIGKILL ends a stopped process too
   }
 
   private push(item: WorkerItem): void {
@@ -116,6 +188,7 @@ export class WorkerProcess {
       value = undefined;
     }
     const parsed = WorkerToEngine.safeParse(value);
+    if (parsed.success && parsed.data.type === 'heartbeat') return; // its arrival was the news
     if (parsed.success) {
       this.push({ kind: 'event', event: parsed.data });
       return;
@@ -143,8 +216,11 @@ export class WorkerProcess {
     this.child.stdin?.write(`${JSON.stringify(checked)}\n`);
   }
 
-  /** Waits for `ready`; fails with the worker's own words if it dies first. */
-  async handshake(timeoutMs = 120_000): Promise<Extract<WorkerToEngine, { type: 'ready' }>> {
+  /**
+   * Waits for `ready`; fails with the worker's own words if it dies first. A silent
+   * worker is caught sooner by the heartbeat watchdog; this bounds one that talks but never gets ready.
+   */
+  async handshake(timeoutMs = 300_000): Promise<Extract<WorkerToEngine, { type: 'ready' }>> {
     this.send({ type: 'hello', protocol: PROTOCOL_VERSION });
     const timer = setTimeout(() => this.kill(), timeoutMs);
     try {

@@ -80,7 +80,8 @@ describe('dynamic batching and OOM recovery', () => {
   });
 
   it('reuses the learned budget on the next run of the same model, and only that model', async () => {
-    const env = { [OOM]: '250', HEADROOM_CACHE_DIR: cache };
+    // No injected faults: a run under them never teaches the cache (see results.test.ts).
+    const env = { HEADROOM_CACHE_DIR: cache };
     const first = join(dir, 'learn-1');
     expect((await cli(embedArgs(corpus, first, AUTO), env)).exitCode).toBe(0);
     expect(ofType(records(first), 'probe')).toHaveLength(1);
@@ -90,8 +91,6 @@ describe('dynamic batching and OOM recovery', () => {
     expect((await cli(embedArgs(corpus, second, AUTO), env)).exitCode).toBe(0);
     expect(ofType(records(second), 'probe')).toHaveLength(0); // no probe the second time
     expect(ofType(records(second), 'pass_started')[0]).toMatchObject({ budgetSource: 'cache', initialBudget: learned });
-    expect(ofType(records(first), 'oom').length).toBeGreaterThan(0);
-    expect(ofType(records(second), 'oom')).toHaveLength(0); // it starts at a size that worked
 
     const other = join(dir, 'learn-other');
     expect((await cli(embedArgs(corpus, other, AUTO, inject('otherTinyModel')), env)).exitCode).toBe(0);

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { childPids, cli, embedArgs, makeCorpus, ofType, records, seededRandom, startCli, tempDir, waitFor } from '../helpers.js';
+import { cli, embedArgs, makeCorpus, ofType, records, seededRandom, runtimePid, startCli, tempDir, waitFor } from '../helpers.js';
 
 const KILLS = 22;
 const SEED = Number(process.env.HEADROOM_TEST_SEED ?? 20261123);
@@ -33,7 +33,7 @@ describe('SIGKILL of the worker at random points', () => {
       const readyBefore = ofType(records(out), 'worker_ready').length;
       const child = startCli(cycle === 0 ? embedArgs(corpus, out, ['--chunk-size', '4']) : ['resume', out]);
       let worker: number | undefined;
-      await waitFor(() => (worker = childPids(child.pid!)[0]) !== undefined, 'the worker to start');
+      await waitFor(() => (worker = runtimePid(child.pid!)) !== undefined, 'the worker to start');
       if (random() < 0.3) {
         // while it starts up or loads the model
         await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 3000)));

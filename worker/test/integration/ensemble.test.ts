@@ -53,6 +53,7 @@ const matrix = (runDir: string): Matrix => readMatrix(join(runDir, 'embeddings.n
 
 /** Every file under a folder, read as text (for secret scans). */
 function allText(dir: string): string {
+  if (!existsSync(dir)) return ''; // a refused run leaves no folder
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .map((name) => join(dir, name))
     .filter((path) => statSync(path).isFile())
@@ -153,7 +154,7 @@ describe('ensembles', () => {
 
   it('switches a paused simultaneous run to sequential; it completes with the same matrix', async () => {
     process.env.HEADROOM_CACHE_DIR = join(dir, 'cache-in-process');
-    const out = createEmbedRun(corpus, join(dir, 'switched'), spec('simultaneous'));
+    const out = await createEmbedRun(corpus, join(dir, 'switched'), spec('simultaneous'));
     const control = new RunControl();
     const seen: Progress[] = [];
     let switched = false;
@@ -200,8 +201,8 @@ describe('ensembles', () => {
   it('refuses bad specs with a clear message and creates nothing', async () => {
     const cases: [Flags, NodeJS.ProcessEnv, RegExp][] = [
       [{ weights: '0.5,0.5' }, {}, /--weights has 2 value\(s\) but there are 3 model\(s\)/],
-      [{ weights: '0.5,-0.3,0.2' }, {}, /weight 2 \("-0.3"\) must be a number above 0/],
-      [{ weights: '0.5,abc,0.2' }, {}, /weight 2 \("abc"\) must be a number above 0/],
+      [{ weights: '0.5,-0.3,0.2' }, {}, /weight 2 \("-0.3"\) must be from 0.000001 to 1000000/],
+      [{ weights: '0.5,abc,0.2' }, {}, /weight 2 \("abc"\) must be a finite number/],
       [{ mode: 'parallel' }, {}, /--ensemble-mode.*parallel.*simultaneous, sequential/],
       [{}, { HEADROOM_ENSEMBLE_MODE: 'parallel' }, /HEADROOM_ENSEMBLE_MODE is "parallel"; expected simultaneous or sequential/],
       [{ device: 'cpu,cpu' }, {}, /--device lists 2 devices for 3 model\(s\)/],
@@ -228,7 +229,9 @@ describe('ensembles', () => {
     const failed = join(dir, 'secret-fail');
     const refused = await cli(['embed', corpus, '--out', failed, '--model', tinyModel(), '--model', url, '--device', 'cpu', '--verbose', '--json'], env);
     expect(refused.exitCode).toBe(2);
-    expect(refused.stderr).toMatch(/model folder 'https:\/\/\*\*\*@huggingface\.co\/org\/model\?token=\*\*\*' does not exist/);
+    // A spec that holds a secret is refused at creation: run.json is stored masked, so the run could not use it (runs/storable.ts).
+    expect(refused.stderr).toMatch(/model 2 \(--model\) "https:\/\/\*\*\*@huggingface\.co\/org\/model\?token=\*\*\*" holds what looks like a secret/);
+    expect(existsSync(failed)).toBe(false);
 
     const worked = join(dir, 'secret-ok');
     const ok = await cli([...ensembleArgs(corpus, worked, 'sequential', ['--verbose', '--chunk-size', '120'])], env);
@@ -241,7 +244,7 @@ describe('ensembles', () => {
 
   it('hands secrets to the worker through its environment, never its command line', async () => {
     const token = `hf_${'Qw7'.repeat(9)}`;
-    const out = createEmbedRun(corpus, join(dir, 'environ'), { ...spec('sequential'), chunkSize: 120 });
+    const out = await createEmbedRun(corpus, join(dir, 'environ'), { ...spec('sequential'), chunkSize: 120 });
     let cmdline = '';
     let environ = '';
     await executeRun(out, {

@@ -18,6 +18,7 @@ import {
   tempDir,
   waitFor,
 } from '../helpers.js';
+import { lockOwner } from '../../src/runs/lock.js';
 
 const CHUNK = ['--chunk-size', '6'];
 const FAULT = 'HEADROOM_FAULT_KILL_AFTER_RENAME';
@@ -104,7 +105,7 @@ describe('recovery', () => {
     child.kill('SIGKILL');
     await child;
     await waitFor(() => !isAlive(worker), `worker ${worker} to exit after its CLI died`, 5_000);
-    expect(readFileSync(join(out, 'lock'), 'utf8').trim()).toBe(String(child.pid)); // stale, left behind
+    expect(lockOwner(join(out, 'lock'))).toBe(child.pid); // stale, left behind
     expect(JSON.parse((await cli(['status', out, '--json'])).stdout)).toMatchObject({ status: 'interrupted', owner: null });
     const resumed = await cli(['resume', out]);
     expect(resumed.exitCode, resumed.stderr).toBe(0);

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { serve, type RunningServer } from '../../src/server/server.js';
 import { RunManager } from '../../src/service/runManager.js';
-import { cli, tempDir } from '../helpers.js';
+import { cli, isAlive, startCli, tempDir } from '../helpers.js';
+import { ApiClient, rawExchange } from '../server/fuzzInputs.js';
 
 let server: RunningServer;
 let manager: RunManager;
@@ -127,6 +128,93 @@ describe('headroom serve', () => {
 
   it('refuses to bind beyond loopback unless asked explicitly', async () => {
     await expect(serve({ host: '0.0.0.0', port: 0, allowRemote: false, manager, staticDir: runsDir })).rejects.toThrow(/refusing to listen on 0\.0\.0\.0/);
+  });
+});
+
+/** GET `url` with the Host header a browser would send for it. */
+function getUrl(url: string): Promise<number> {
+  const { hostname, port, pathname } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname.replace(/^\[|\]$/g, ''), port, path: pathname, headers: { host: new URL(url).host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('headroom serve on other loopback addresses', () => {
+  // The printed URL must work (127.0.0.2 used to answer its own URL with 421); IPv6 forms print canonical.
+  for (const host of ['127.0.0.2', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', 'localhost']) {
+    it(`answers its own printed URL and API when bound to ${host}`, async () => {
+      const site = join(tempDir(), 'site');
+      mkdirSync(site);
+      writeFileSync(join(site, 'index.html'), '<!doctype html>');
+      const other = await serve({ host, port: 0, allowRemote: false, manager, staticDir: site });
+      try {
+        expect(other.url).not.toMatch(/0:0:0/);
+        expect(await getUrl(other.url)).toBe(200);
+        const { host: authority, hostname } = new URL(other.url);
+        const socket = new WebSocket(`ws://${authority}/api?token=${other.token}`, { headers: { origin: `http://${authority}` } });
+        await new Promise((resolve, reject) => {
+          socket.on('open', resolve);
+          socket.on('unexpected-response', (_req, res) => reject(new Error(`refused with ${res.statusCode} on ${hostname}`)));
+        });
+        socket.close();
+      } finally {
+        await other.close();
+      }
+    });
+  }
+
+  it('`headroom serve --host 127.0.0.2` prints a URL that answers (not 421)', async () => {
+    const child = startCli(['serve', '--host', '127.0.0.2', '--port', '0', '--runs-dir', join(tempDir(), 'runs')]);
+    try {
+      const url = await printedUrl(child);
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.2:\d+\/#token=/);
+      expect([200, 503]).toContain(await getUrl(url)); // 503: the renderer is not built in this checkout
+    } finally {
+      child.kill('SIGTERM');
+      await child;
+    }
+  });
+});
+
+function printedUrl(child: ReturnType<typeof startCli>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (data: Buffer) => {
+      out += String(data);
+      const line = out.split('\n').find((l) => l.startsWith('http://'));
+      if (line) resolve(line.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`headroom serve exited with ${code}`)));
+  });
+}
+
+describe('the headroom serve process', () => {
+  it('outlives `//`, an upgrade to `//` from a foreign page, a message null and one over 1 MB (each used to kill it)', async () => {
+    const child = startCli(['serve', '--port', '0', '--runs-dir', join(tempDir(), 'runs')]);
+    try {
+      const url = new URL(await printedUrl(child));
+      const target = { port: Number(url.port), token: url.hash.replace('#token=', '') };
+      const host = `127.0.0.1:${target.port}`;
+      const get = (path: string, extra = ''): Buffer => Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n${extra}\r\n`);
+      expect([404, 503]).toContain((await rawExchange(target.port, get('//'), { halfClose: true })).status); // 503: renderer not built
+      const upgrade = 'Origin: http://evil.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+      expect((await rawExchange(target.port, get('//', upgrade), { halfClose: true })).status).toBe(403);
+      const client = await ApiClient.open(target);
+      expect(await client.send('null')).toMatchObject({ ok: false, error: { code: 'bad_args' } });
+      await expect(client.send('x'.repeat(1024 * 1024 + 1))).rejects.toThrow(/closed \(1009\)/);
+      expect(isAlive(child.pid!)).toBe(true);
+      const fresh = await ApiClient.open(target);
+      expect(await fresh.call('listRuns', {})).toMatchObject({ ok: true, result: [] });
+      fresh.close();
+    } finally {
+      child.kill('SIGTERM');
+      await child;
+    }
   });
 });
 

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { WorkerEvent } from '../../src/contract/protocol.js';
-import { budgetKey, learnedBudget, rememberBudget } from '../../src/engine/budgetCache.js';
+import { budgetKey, faultInjection, learnedBudget, rememberBudget } from '../../src/engine/budgetCache.js';
+
+const FP = 'a'.repeat(64);
 
 const GIB = 1024 ** 3;
 const loaded = (over: Partial<WorkerEvent<'pass_started'>> = {}): WorkerEvent<'pass_started'> => ({
@@ -25,9 +27,10 @@ const loaded = (over: Partial<WorkerEvent<'pass_started'>> = {}): WorkerEvent<'p
 });
 
 describe('learned budgets', () => {
-  it('are keyed by model, dtype, device, max length and free-memory bucket', () => {
-    const base = budgetKey(loaded());
-    expect(budgetKey(loaded({ free: 74.5 * GIB }))).toBe(base); // same 2 GiB bucket
+  it('are keyed by model, its fingerprint, dtype, device, max length and free-memory bucket', () => {
+    const base = budgetKey(loaded(), FP);
+    expect(budgetKey(loaded({ free: 74.5 * GIB }), FP)).toBe(base); // same 2 GiB bucket
+    expect(budgetKey(loaded(), 'b'.repeat(64))).not.toBe(base); // other files under the same name
     for (const other of [
       { name: 'other' },
       { dtype: 'float32' },
@@ -36,7 +39,7 @@ describe('learned budgets', () => {
       { free: 20 * GIB },
       { device: 'cpu', deviceName: 'cpu', capacity: null, free: null },
     ]) {
-      expect(budgetKey(loaded(other))).not.toBe(base);
+      expect(budgetKey(loaded(other), FP)).not.toBe(base);
     }
   });
 
@@ -51,5 +54,13 @@ describe('learned budgets', () => {
     expect(learnedBudget('a', path)).toBeNull(); // only a cache: start over, do not fail
     rememberBudget('a', 1024, path);
     expect(learnedBudget('a', path)).toBe(1024);
+  });
+
+  it('are never taught by a worker under injected faults', () => {
+    expect(faultInjection({ PATH: '/bin', HEADROOM_CACHE_DIR: '/x' })).toBe(false);
+    expect(faultInjection({ HEADROOM_FAULT_OOM_TOKENS: '' })).toBe(false);
+    for (const name of ['HEADROOM_FAULT_OOM_TOKENS', 'HEADROOM_FAULT_OOM_KIND', 'HEADROOM_FAULT_KILL_AFTER_RENAME', 'HEADROOM_FAULT_ANYTHING_NEW']) {
+      expect(faultInjection({ [name]: '1' })).toBe(true);
+    }
   });
 });

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import type { ChunkPlan } from '../../src/chunks/planner.js';
 import { checkDims, combineRows, ensembleEntries, ensembleMode } from '../../src/engine/ensemble.js';
 import { nextStep, type Step } from '../../src/engine/schedule.js';
-import { redact, redactDeep, secretValues } from '../../src/redact.js';
 import type { ModelEntry } from '../../src/runs/manifest.js';
 
 const entry = (key: string, model = key): ModelEntry => ({ model, key, weight: 1, device: 'cpu' });
@@ -62,8 +61,8 @@ describe('ensemble specs', () => {
 
   it('refuses weights that do not match the models', () => {
     expect(() => ensembleEntries([{ model: 'a', device: 'cpu' }], [1, 2])).toThrow(/--weights has 2 value\(s\) but there are 1 model\(s\)/);
-    expect(() => ensembleEntries([{ model: 'a', device: 'cpu' }], [-1])).toThrow(/must be a number above 0/);
-    expect(() => ensembleEntries([{ model: 'a', device: 'cpu' }], [Number.NaN])).toThrow(/must be a number above 0/);
+    expect(() => ensembleEntries([{ model: 'a', device: 'cpu' }], [-1])).toThrow(/must be from 0.000001 to 1000000/);
+    expect(() => ensembleEntries([{ model: 'a', device: 'cpu' }], [Number.NaN])).toThrow(/must be a finite number/);
   });
 
   it('takes the mode from the flag, then the environment', () => {
@@ -85,27 +84,5 @@ describe('ensemble specs', () => {
     expect([...combineRows([a, b], [2, 2], [0.5, 2], 'concat', 2)]).toEqual([0.3, 0.4, 0, 2, 0, 0, 2, 0].map((v) => Math.fround(v)));
     expect([...combineRows([a, b], [2, 2], [1, 1], 'mean', 2)]).toEqual([0.3, 0.9, 0.5, 0].map((v) => Math.fround(v)));
     expect(combineRows([a], [2], [0.3], 'concat', 2)).toBe(a); // one model: its own vectors
-  });
-});
-
-describe('redaction', () => {
-  const env = { HF_TOKEN: 'abcdefgh123', MY_PASSWORD: 'pw-123456', CUSTOM: 'custom-secret', HEADROOM_SECRET_ENV: 'CUSTOM', SHORT_KEY: '1', HOME: '/home/me' };
-
-  it('masks secret-named and user-marked variables, longest first, and nothing else', () => {
-    const secrets = secretValues(env);
-    expect(secrets).toEqual(['custom-secret', 'abcdefgh123', 'pw-123456']);
-    expect(redact('a custom-secret b abcdefgh123 c pw-123456 /home/me', secrets)).toBe('a *** b *** c *** /home/me');
-  });
-
-  it('masks token shapes with no variable behind them', () => {
-    expect(redact('hf_AbCdEfGhIjKlMn', [])).toBe('hf_***');
-    expect(redact('git+https://me:pat@github.com/x', [])).toBe('git+https://***@github.com/x');
-    expect(redact('s3://b/k?X-Amz-Signature=abc&sig=def', [])).toBe('s3://b/k?X-Amz-Signature=abc&sig=***');
-    expect(redact('Bearer eyJhbGci.x.y', [])).toBe('Bearer ***');
-    expect(redact('hf_short is fine, the hf_ prefix alone too', [])).toBe('hf_short is fine, the hf_ prefix alone too');
-  });
-
-  it('walks JSON values', () => {
-    expect(redactDeep({ a: ['x hf_AbCdEfGhIjKlMn'], n: 3, b: { c: null } })).toEqual({ a: ['x hf_***'], n: 3, b: { c: null } });
   });
 });

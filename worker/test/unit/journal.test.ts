@@ -40,6 +40,6 @@ describe('journal', () => {
   it('refuses a damaged line in the middle instead of guessing', () => {
     const path = temp();
     writeFileSync(path, '{"type":"run_created","at":"x"}\ngarbage\n{"type":"run_created","at":"y"}\n');
-    expect(() => readJournal(path)).toThrow(/line 2 is not valid JSON/);
+    expect(() => readJournal(path)).toThrow(/line 2 is damaged: not valid JSON.*headroom repair/);
   });
 });
