@@ -4,7 +4,7 @@
  * models are joined row by row (see engine/ensemble.ts).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { combineRows, outputDim } from '../engine/ensemble.js';
 import { HeadroomError } from '../errors.js';
 import { killPoint } from '../faults.js';
@@ -56,6 +56,19 @@ function chunkValues(runDir: string, chunk: ChunkRecord): Float32Array {
   return new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
 }
 
+/** An output's place must hold a regular file or nothing: a folder there would fail the rename after the other output was replaced. */
+export function refuseNonFileOutputs(runDir: string, outputs: string[]): void {
+  for (const path of outputs) {
+    let isFile = true;
+    try {
+      isFile = lstatSync(path).isFile();
+    } catch {
+      /* absent: written fresh */
+    }
+    if (!isFile) throw new HeadroomError('bad_input', `${path} is not a regular file (a folder or link stands where the run writes its output): move it away, then \`headroom resume ${runDir}\``);
+  }
+}
+
 /** `chunks[i][m]`: chunk i of model m, in the spec's model order. */
 export function assembleOutputs(runDir: string, chunks: ChunkRecord[][], ids: string[], spec: Pick<EmbedSpec, 'models' | 'aggregate'>): AssembledOutput {
   const paths = runPaths(runDir);
@@ -66,6 +79,7 @@ export function assembleOutputs(runDir: string, chunks: ChunkRecord[][], ids: st
   if (rows !== ids.length) {
     throw new HeadroomError('internal', `chunks hold ${rows} rows but the input has ${ids.length}`);
   }
+  refuseNonFileOutputs(runDir, [paths.embeddings, paths.ids]);
   const temporary = `${paths.embeddings}.tmp-${process.pid}`;
   const fd = openSync(temporary, 'w');
   const digest = createHash('sha256');

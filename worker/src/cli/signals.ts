@@ -1,11 +1,11 @@
 /**
- * Signals to the CLI. The first SIGINT, SIGTERM or SIGHUP asks the command to stop:
+ * Signals to the CLI. The first SIGINT, SIGTERM, SIGHUP or SIGQUIT asks the command to stop:
  * a run kills its worker, journals run_interrupted and exits 3. Any later signal is
  * noted and ignored, so a second Ctrl-C or `kill` cannot cut the journal short (the
  * default action would end the process at once, exit 130 or 143, nothing written).
  * With nothing to stop, the CLI leaves at once, exit 3.
  */
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
 export interface SignalGuard {
   /** While a run works the first signal calls `stop`; returns the function that ends this. */

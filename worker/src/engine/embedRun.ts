@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { assembleOutputs, idsText } from '../chunks/assemble.js';
+import { assembleOutputs, idsText, refuseNonFileOutputs } from '../chunks/assemble.js';
 import { checkChunk, recordMismatch, sha256 } from '../chunks/chunkCheck.js';
 import { checkOutputs, type OutputProblem } from '../chunks/outputCheck.js';
 import { planChunks } from '../chunks/planner.js';
@@ -123,6 +123,7 @@ export async function createEmbedRun(input: string, outDir: string, options: Emb
   const models = await identifyModels(checked.data.models, runtime);
   refuseMaskedFields({ models });
   const runDir = resolve(outDir);
+  refuseMaskedFields({ runDir }); // every message and hint names the folder masked: it must be one that exists
   const paths = runPaths(runDir);
   if (existsSync(paths.manifest)) {
     throw new HeadroomError('usage', `${runDir} already holds a run: continue it with \`headroom resume ${outDir}\` or choose another --out`);
@@ -287,6 +288,7 @@ function journaledDims(records: readonly JournalRecord[]): Map<string, number> {
 function repairIds(runDir: string, journal: Journal, completed: Extract<JournalRecord, { type: 'run_completed' }>, outputs: OutputProblem[], ids: string[], command: ExecuteOptions['command']): boolean {
   const text = idsText(ids);
   if (!outputs.every((problem) => problem.file === 'ids.txt') || sha256(Buffer.from(text, 'utf8')) !== completed.ids.sha256) return false;
+  refuseNonFileOutputs(runDir, [runPaths(runDir).ids]);
   journal.append({ type: 'session_started', pid: process.pid, command, pending: 0, recomputing: [], outputs });
   writeFileAtomic(runPaths(runDir).ids, text);
   const { at, ...again } = completed;

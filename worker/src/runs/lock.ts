@@ -116,7 +116,7 @@ let self: Omit<LockOwner, 'since' | 'nonce'> | undefined;
 function selfIdentity(): Omit<LockOwner, 'since' | 'nonce'> {
   if (!self) {
     const facts = processFacts(process.pid);
-    self = { pid: process.pid, start: facts?.start ?? null, boot: bootId(), command: facts?.command ?? [process.execPath, ...process.argv.slice(1)].join(' ').slice(0, COMMAND_MAX) };
+    self = { pid: process.pid, start: facts?.start ?? null, boot: bootId(), command: redact(facts?.command ?? [process.execPath, ...process.argv.slice(1)].join(' ').slice(0, COMMAND_MAX)) }; // the lock is a file on disk: no secret in it
   }
   return self;
 }
@@ -179,7 +179,7 @@ function judge(instance: LockInstance): LockVerdict {
     if (startedMs !== undefined && startedMs > instance.mtimeMs + 2000) return { live: false, reason: `pid ${owner.pid} is now another process (started after the lock was written)` };
   }
   // No start time to compare (a platform without /proc or ps): the command is the next best witness.
-  if (owner.command && facts.command && owner.command !== facts.command) return { live: false, reason: `pid ${owner.pid} is now another program` };
+  if (owner.command && facts.command && owner.command !== redact(facts.command)) return { live: false, reason: `pid ${owner.pid} is now another program` };
   return { live: true, reason: '' };
 }
 

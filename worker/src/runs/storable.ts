@@ -16,6 +16,7 @@ function describe(field: string): { label: string; fix: string } {
   const model = /^spec\.models\.(\d+)\.(model|key)$/.exec(field);
   if (field === 'input.path') return { label: 'the input path', fix: 'move or link the file to a path without it' };
   if (model) return { label: `model ${Number(model[1]) + 1} (--model)`, fix: `name the model without it and ${FIX_ELSEWHERE}` };
+  if (field === 'runDir') return { label: 'the run folder (--out)', fix: 'choose a folder without it' };
   if (field === 'spec.textField') return { label: '--text-field', fix: FIX_ELSEWHERE };
   if (field === 'spec.idField') return { label: '--id-field', fix: FIX_ELSEWHERE };
   return { label: `run.json field ${field}`, fix: FIX_ELSEWHERE };

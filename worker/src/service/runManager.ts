@@ -10,6 +10,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } fro
 import { join, resolve } from 'node:path';
 import { ApiError, StartRunSpec, type CallArgs, type CallName, type CallResult, type EventName, type EventPayload, type RunInfo, type RunState } from '../contract/api.js';
 import type { EnsembleMode, OomPolicy } from '../contract/protocol.js';
+import type { z } from 'zod';
 import { createEmbedRun, EMBED_DEFAULTS, executeRun, type Progress } from '../engine/embedRun.js';
 import { ensembleEntries } from '../engine/ensemble.js';
 import { RunControl } from '../engine/runControl.js';
@@ -40,6 +41,15 @@ export interface RunManagerOptions {
   monitorGpus?: boolean;
   /** The desktop app's file dialog; absent in the browser panel. */
   chooseInputFile?: () => Promise<{ path: string | null }>;
+  /** Runs this panel executes at once (each has its own Python runtime); default HEADROOM_MAX_RUNS, else 4. */
+  maxRuns?: number;
+}
+
+const DEFAULT_MAX_RUNS = 4;
+
+function maxRunsFrom(env: NodeJS.ProcessEnv): number {
+  const n = Number(env.HEADROOM_MAX_RUNS);
+  return Number.isSafeInteger(n) && n >= 1 ? n : DEFAULT_MAX_RUNS;
 }
 
 function folderBytes(dir: string): number {
@@ -58,6 +68,8 @@ function folderBytes(dir: string): number {
 export class RunManager {
   readonly runsDir: string;
   private readonly live = new Map<string, LiveRun>();
+  /** startRun calls still reading their input: they count toward maxRuns too. */
+  private starting = 0;
   /** Changes asked for while a run was not running: applied when it resumes. */
   private readonly pending = new Map<string, { oomPolicy?: OomPolicy; ensembleMode?: EnsembleMode }>();
   private readonly events = new EventEmitter();
@@ -142,6 +154,24 @@ export class RunManager {
 
   async startRun(args: CallArgs<'startRun'>): Promise<CallResult<'startRun'>> {
     const spec = StartRunSpec.parse(args);
+    this.refuseOverCapacity();
+    this.starting += 1;
+    try {
+      return await this.createAndLaunch(spec);
+    } finally {
+      this.starting -= 1;
+    }
+  }
+
+  /** A panel that started a runtime per request could be made to start hundreds: past maxRuns, a start waits for the user. */
+  private refuseOverCapacity(): void {
+    const max = this.options.maxRuns ?? maxRunsFrom(this.options.env ?? process.env);
+    if (this.live.size + this.starting >= max) {
+      throw new ApiError('busy', `${max} runs are already running in this panel (the most it runs at once; HEADROOM_MAX_RUNS changes it): stop or wait for one, then start again`);
+    }
+  }
+
+  private async createAndLaunch(spec: z.output<typeof StartRunSpec>): Promise<CallResult<'startRun'>> {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
     const runId = `embed-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
     try {
@@ -226,6 +256,7 @@ export class RunManager {
     this.refuseForeignOwner(runId, dir, 'resume');
     const { status } = this.info(runId);
     if (status === 'done') throw new ApiError('busy', `run ${showId(runId)} is already complete`);
+    this.refuseOverCapacity();
     this.launch(runId, 'resume');
     return { ok: true };
   }

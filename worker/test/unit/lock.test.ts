@@ -100,6 +100,24 @@ describe('run lock', () => {
     lock.release();
   });
 
+  it('writes no secret from its command line into the lock file, and still knows its owner is live', async () => {
+    const { path } = lockDir();
+    const token = `hf_${'Ab1'.repeat(12)}`; // a Hugging Face token's shape, as an argument of the owner
+    const lockModule = fileURLToPath(new URL('../../src/runs/lock.ts', import.meta.url));
+    const script = `const { acquireLock } = await import(${JSON.stringify(lockModule)}); acquireLock(${JSON.stringify(path)}, 'x'); console.log('held'); setInterval(() => {}, 1000);`;
+    const holder = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, token], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+      const content = readFileSync(path, 'utf8');
+      expect(content).not.toContain(token);
+      expect(content).toContain('hf_***');
+      expect(liveOwner(path)).toBe(holder.pid); // the masked command still matches its live owner
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((resolve) => holder.once('exit', resolve));
+    }
+  });
+
   it('recovers from a taker that died holding the takeover claim, and removes what it left', () => {
     const { dir, path } = lockDir();
     const dead = deadPid();
