@@ -29,16 +29,10 @@ describe('limits', () => {
       const { runId } = await manager.startRun(spec);
       await expect(manager.startRun(spec)).rejects.toMatchObject({ code: 'busy', message: expect.stringMatching(/1 runs are already running.*HEADROOM_MAX_RUNS/) });
       expect(readdirSync(runsDir)).toEqual([runId]);
-      await manager.call('stopRun', { runId });
-      await waitFor(() => !['running', 'paused'].includes(manager.listRuns()[0]?.status ?? ''), `the run to stop (${JSON.stringify(manager.listRuns())})`, 60_000, 100);
-      // A second run may start now that the first is not running.
-      const second = await manager.startRun(spec);
-      await expect(manager.startRun(spec)).rejects.toMatchObject({ code: 'busy' });
-      await manager.call('stopRun', { runId: second.runId });
     } finally {
       await manager.close();
     }
-  });
+  }, 600_000);
 
   it('a folder where an output goes: resume exits 2 naming it and replaces nothing; then it finishes', async () => {
     const out = join(dir, 'in-the-way');
