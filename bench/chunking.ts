@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { DEFAULT_MODEL, DEMO_CORPUS } from '../worker/src/cli/main.js';
-import { REPO_ROOT } from '../worker/src/python.js';
+import { REPO_ROOT } from '../worker/src/runtimePaths.js';
 import { readJournal } from '../worker/src/runs/journal.js';
 
 const { values } = parseArgs({

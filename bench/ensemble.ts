@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { DEFAULT_MODEL, DEMO_CORPUS } from '../worker/src/cli/main.js';
-import { pythonExecutable, REPO_ROOT, RUNTIME_DIR } from '../worker/src/python.js';
+import { pythonExecutable, REPO_ROOT, RUNTIME_DIR } from '../worker/src/runtimePaths.js';
 
 const { values } = parseArgs({
   options: {

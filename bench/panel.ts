@@ -13,7 +13,7 @@ import { extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from '@playwright/test';
 import { build } from 'vite';
-import { REPO_ROOT } from '../worker/src/python.js';
+import { REPO_ROOT } from '../worker/src/runtimePaths.js';
 import { CONTENT_TYPES } from '../worker/src/server/webAssets.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '100' }, hz: { type: 'string', default: '4' } } });

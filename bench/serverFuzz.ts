@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 import { DEFAULT_MODEL, DEMO_CORPUS } from '../worker/src/cli/main.js';
-import { REPO_ROOT } from '../worker/src/python.js';
+import { REPO_ROOT } from '../worker/src/runtimePaths.js';
 import { readJournal } from '../worker/src/runs/journal.js';
 import { makeCorpus } from '../worker/test/helpers.js';
 import { ApiClient, apiMessage, httpRequest, rawExchange, rawFrames, rawSocketSession, type Target } from '../worker/test/server/fuzzInputs.js';

@@ -10,8 +10,8 @@ import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, shell } from 'elec
 import type { EventName } from '../../worker/src/contract/api.js';
 import { redactDeep } from '../../worker/src/redact.js';
 import { assetFile, CONTENT_TYPES } from '../../worker/src/server/webAssets.js';
-import { RunManager } from '../../worker/src/service/runManager.js';
-import { defaultRunsDir } from '../../worker/src/service/runsDir.js';
+import { RunManager } from '../../worker/src/panel/runManager.js';
+import { defaultRunsDir } from '../../worker/src/runs/runsDir.js';
 import { EVENT_CHANNEL, EVENT_NAMES, registerIpc } from './ipcTable.js';
 import { menuTemplate } from './menu.js';
 import { APP_HOST, APP_SCHEME, APP_URL, CONTENT_SECURITY_POLICY, mayNavigate, mayOpenExternally, windowOptions } from './security.js';

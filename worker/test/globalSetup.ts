@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { pythonExecutable, RUNTIME_DIR } from '../src/python.js';
+import { pythonExecutable, RUNTIME_DIR } from '../src/runtimePaths.js';
 
 let root: string | undefined;
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { inject } from 'vitest';
-import { parseNpyMatrix } from '../src/chunks/npy.js';
-import { REPO_ROOT } from '../src/python.js';
+import { parseNpyMatrix } from '../src/jobs/embed/chunks/npy.js';
+import { REPO_ROOT } from '../src/runtimePaths.js';
 import { readJournal } from '../src/runs/journal.js';
 import type { JournalRecord } from '../src/runs/records.js';
 

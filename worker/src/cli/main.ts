@@ -3,23 +3,23 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { Aggregate, DeviceRequest, EnsembleMode, OomPolicy } from '../contract/protocol.js';
-import { createEmbedRun, EMBED_DEFAULTS, executeRun, type EmbedOptions } from '../engine/embedRun.js';
-import { DEFAULT_MODEL, DEMO_CORPUS } from '../engine/defaults.js';
-import { ensembleEntries, ensembleMode, weightProblem } from '../engine/ensemble.js';
-import { runStatus, type StatusReport } from '../engine/runStatus.js';
+import { createEmbedRun, EMBED_DEFAULTS, executeRun, type EmbedOptions } from '../jobs/embed/embedRun.js';
+import { DEFAULT_MODEL, DEMO_CORPUS } from '../jobs/embed/defaults.js';
+import { ensembleEntries, ensembleMode, weightProblem } from '../jobs/embed/ensemble.js';
+import { runStatus, type StatusReport } from '../jobs/embed/runStatus.js';
 import { readManifest } from '../runs/manifest.js';
 import { repairJournal, type RepairReport } from '../runs/repair.js';
-import { runDoctor } from '../service/doctor.js';
-import { defaultRunsDir } from '../service/runsDir.js';
+import { runDoctor } from '../panel/doctor.js';
+import { defaultRunsDir } from '../runs/runsDir.js';
 import { servePanel } from './serve.js';
 import { asHeadroomError, EXIT_CODES, HeadroomError } from '../errors.js';
-import { REPO_ROOT } from '../python.js';
+import { REPO_ROOT } from '../runtimePaths.js';
 import { redact } from '../redact.js';
 import { HEADROOM_VERSION } from '../version.js';
 import { humanReporter, jsonReporter, type Reporter } from './progress.js';
 import { guardSignals, type SignalGuard } from './signals.js';
 
-export { DEFAULT_MODEL, DEMO_CORPUS } from '../engine/defaults.js';
+export { DEFAULT_MODEL, DEMO_CORPUS } from '../jobs/embed/defaults.js';
 export const DEMO_RUN = join(REPO_ROOT, '.headroom', 'runs', 'demo');
 
 function positiveInt(value: string): number {

@@ -3,7 +3,7 @@
  * seconds otherwise, one JSON object per line with --json.
  */
 import cliProgress from 'cli-progress';
-import type { Progress, RunSummary } from '../engine/embedRun.js';
+import type { Progress, RunSummary } from '../jobs/embed/embedRun.js';
 
 export interface Reporter {
   progress(event: Progress): void;

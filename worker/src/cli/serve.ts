@@ -1,8 +1,8 @@
 /** `headroom serve`: the panel in a browser until Ctrl-C; runs and their workers stop with it. */
 import { join } from 'node:path';
-import { REPO_ROOT } from '../python.js';
+import { REPO_ROOT } from '../runtimePaths.js';
 import { serve } from '../server/server.js';
-import { RunManager } from '../service/runManager.js';
+import { RunManager } from '../panel/runManager.js';
 
 export const RENDERER_DIST = join(REPO_ROOT, 'renderer', 'dist');
 

@@ -228,7 +228,7 @@ export const WorkerToEngine = z.discriminatedUnion('type', [
     stats: ChunkStats,
   }),
   z.object({ type: z.literal('policy_set'), oomPolicy: OomPolicy }),
-  /** Every second from a thread of its own, idle or busy: silence means a hung worker (supervisor/workerProcess.ts). */
+  /** Every second from a thread of its own, idle or busy: silence means a hung worker (supervisor/runtimeProcess.ts). */
   z.object({ type: z.literal('heartbeat') }),
   z.object({ type: z.literal('paused') }),
   z.object({ type: z.literal('resumed') }),

@@ -42,7 +42,7 @@ export const EmbedSpec = z.object({
 });
 export type EmbedSpec = z.infer<typeof EmbedSpec>;
 
-/** Which files a model of the run was, when the run was created (see engine/modelIdentity.ts). */
+/** Which files a model of the run was, when the run was created (see jobs/embed/modelIdentity.ts). */
 export const ModelIdentity = z.object({ key: z.string(), source: ModelSource, ...ModelFingerprint.shape });
 export type ModelIdentity = z.infer<typeof ModelIdentity>;
 

@@ -7,7 +7,7 @@
 import type { RawData, WebSocket } from 'ws';
 import { ApiError, checkCall, EVENTS, type EventName } from '../contract/api.js';
 import { redactDeep } from '../redact.js';
-import type { RunManager } from '../service/runManager.js';
+import type { RunManager } from '../panel/runManager.js';
 
 /** Largest incoming message; `ws` closes the socket with 1009 above it. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;

@@ -17,7 +17,7 @@ import type { Duplex } from 'node:stream';
 import { extname, join, resolve } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { HeadroomError } from '../errors.js';
-import type { RunManager } from '../service/runManager.js';
+import type { RunManager } from '../panel/runManager.js';
 import { connect, MAX_MESSAGE_BYTES } from './apiSocket.js';
 import { allowedHosts, hostOf, isLoopback, urlHost } from './hosts.js';
 import { parseTarget } from './requestTarget.js';

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { pythonExecutable, RUNTIME_DIR } from '../../src/python.js';
+import { pythonExecutable, RUNTIME_DIR } from '../../src/runtimePaths.js';
 import { cli, embedArgs, makeCorpus, maxAbsDiff, ofType, readMatrix, records, tempDir, tinyModel } from '../helpers.js';
 
 describe('headroom embed', () => {

@@ -6,9 +6,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { createEmbedRun, EMBED_DEFAULTS, executeRun, type EmbedOptions, type Progress } from '../../src/engine/embedRun.js';
-import { ensembleEntries } from '../../src/engine/ensemble.js';
-import { RunControl } from '../../src/engine/runControl.js';
+import { createEmbedRun, EMBED_DEFAULTS, executeRun, type EmbedOptions, type Progress } from '../../src/jobs/embed/embedRun.js';
+import { ensembleEntries } from '../../src/jobs/embed/ensemble.js';
+import { RunControl } from '../../src/jobs/embed/runControl.js';
 import { childPids, cli, makeCorpus, maxAbsDiff, ofType, readMatrix, records, startCli, tempDir, tinyModel, waitFor, type Matrix } from '../helpers.js';
 
 const MODELS = (): string[] => [tinyModel(), inject('otherTinyModel'), inject('wideTinyModel')];

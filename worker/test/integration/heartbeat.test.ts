@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HeadroomError } from '../../src/errors.js';
-import { DEFAULT_HEARTBEAT_TIMEOUT_MS, describeExit, heartbeatTimeoutMs, WorkerProcess } from '../../src/supervisor/workerProcess.js';
+import { DEFAULT_HEARTBEAT_TIMEOUT_MS, describeExit, heartbeatTimeoutMs, RuntimeProcess } from '../../src/supervisor/runtimeProcess.js';
 import { isAlive, tempDir, waitFor } from '../helpers.js';
 
 /** A stand-in for `python -m headroom_runtime`: runs `body` in sh, ignoring its arguments. */
@@ -27,7 +27,7 @@ describe('heartbeat watchdog', () => {
     // One line, then silence; a child in the same group that would outlive it.
     const python = fakePython(`${BEAT}\nsleep 1000 &\necho $! >&2\nexec sleep 1000`);
     const logs: string[] = [];
-    const worker = WorkerProcess.start({ python, heartbeatTimeoutMs: 300, onLog: (line) => logs.push(line) });
+    const worker = RuntimeProcess.start({ python, heartbeatTimeoutMs: 300, onLog: (line) => logs.push(line) });
     const exit = await worker.exited;
     expect(exit.reason).toBe('hung');
     expect(exit.timeoutMs).toBe(300);
@@ -40,14 +40,14 @@ describe('heartbeat watchdog', () => {
   it('leaves a worker alone while it keeps sending heartbeats, and passes none of them on', async () => {
     // 3 s of talk, beats 0.1 s apart, under a 1 s limit.
     const python = fakePython(`i=0; while [ $i -lt 30 ]; do ${BEAT}; sleep 0.1; i=$((i+1)); done\necho '{"type":"done"}'`);
-    const worker = WorkerProcess.start({ python, heartbeatTimeoutMs: 1_000 });
+    const worker = RuntimeProcess.start({ python, heartbeatTimeoutMs: 1_000 });
     expect(await worker.next()).toMatchObject({ kind: 'event', event: { type: 'done' } });
     expect((await worker.exited).reason).toBe('clean');
   });
 
   it('gives a worker that has said nothing yet (importing torch) at least the start-up allowance', async () => {
     const python = fakePython(`sleep 1\n${BEAT}\necho '{"type":"done"}'`);
-    const worker = WorkerProcess.start({ python, heartbeatTimeoutMs: 200 });
+    const worker = RuntimeProcess.start({ python, heartbeatTimeoutMs: 200 });
     expect(await worker.next()).toMatchObject({ kind: 'event', event: { type: 'done' } });
     expect((await worker.exited).reason).toBe('clean');
   });

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../src/python.js';
+import { REPO_ROOT } from '../../src/runtimePaths.js';
 import { cli, embedArgs, tempDir } from '../helpers.js';
 
 /** Every character Python's str.splitlines() splits on: never inside a generated id. */

@@ -8,7 +8,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunManager } from '../../src/service/runManager.js';
+import { RunManager } from '../../src/panel/runManager.js';
 import { tempDir } from '../helpers.js';
 
 const STALL_BOUND_MS = 500;

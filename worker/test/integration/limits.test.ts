@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RunManager } from '../../src/service/runManager.js';
+import { RunManager } from '../../src/panel/runManager.js';
 import { cli, embedArgs, makeCorpus, ofType, records, runtimePid, startCli, tempDir, tinyModel, waitFor } from '../helpers.js';
 
 const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');

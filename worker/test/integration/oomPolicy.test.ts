@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunManager } from '../../src/service/runManager.js';
+import { RunManager } from '../../src/panel/runManager.js';
 import { cli, embedArgs, maxAbsDiff, ofType, readMatrix, records, seededRandom, tempDir } from '../helpers.js';
 
 const OOM = { HEADROOM_FAULT_OOM_TOKENS: '40' };

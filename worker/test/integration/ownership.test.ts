@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkCall, type CallName } from '../../src/contract/api.js';
-import { RunManager } from '../../src/service/runManager.js';
+import { RunManager } from '../../src/panel/runManager.js';
 import { childPids, cli, embedArgs, makeCorpus, ofType, readMatrix, records, startCli, tempDir, waitFor } from '../helpers.js';
 
 const journalOf = (runDir: string): ReturnType<typeof records> => (existsSync(join(runDir, 'journal.jsonl')) ? records(runDir) : []);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { serve, type RunningServer } from '../../src/server/server.js';
-import { RunManager } from '../../src/service/runManager.js';
+import { RunManager } from '../../src/panel/runManager.js';
 import { cli, isAlive, startCli, tempDir } from '../helpers.js';
 import { ApiClient, rawExchange } from '../server/fuzzInputs.js';
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { serve, type RunningServer } from '../../src/server/server.js';
-import { RunManager } from '../../src/service/runManager.js';
+import { RunManager } from '../../src/panel/runManager.js';
 import { makeCorpus, tempDir, tinyModel } from '../helpers.js';
 import { ANSWER_CODES, ANSWERABLE, ApiClient, apiMessage, httpRequest, knownNastyRequests, rawExchange, rawFrames, rawSocketSession, requestTarget, type Target } from './fuzzInputs.js';
 

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { EngineToWorker, PROTOCOL_VERSION, WorkerToEngine } from '../contract/protocol.js';
 import { HeadroomError } from '../errors.js';
-import { pythonExecutable, RUNTIME_DIR } from '../python.js';
+import { pythonExecutable, RUNTIME_DIR } from '../runtimePaths.js';
 
 export type WorkerExitReason = 'clean' | 'crashed' | 'killed' | 'hung';
 
@@ -56,7 +56,7 @@ export function heartbeatTimeoutMs(env: NodeJS.ProcessEnv = process.env): number
 }
 
 const STDERR_TAIL = 40;
-const live = new Set<WorkerProcess>();
+const live = new Set<RuntimeProcess>();
 process.on('exit', () => {
   for (const worker of live) worker.kill();
 });
@@ -82,7 +82,7 @@ export function describeExit(exit: WorkerExit): string {
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
-export class WorkerProcess {
+export class RuntimeProcess {
   readonly pid: number;
   readonly exited: Promise<WorkerExit>;
   private readonly queue: WorkerItem[] = [];
@@ -128,7 +128,7 @@ export class WorkerProcess {
     });
   }
 
-  static start(options: WorkerOptions = {}): WorkerProcess {
+  static start(options: WorkerOptions = {}): RuntimeProcess {
     const python = options.python ?? pythonExecutable();
     const base = options.env ?? process.env;
     const timeoutMs = options.heartbeatTimeoutMs ?? heartbeatTimeoutMs(base); // a bad value stops before any spawn
@@ -151,7 +151,7 @@ export class WorkerProcess {
         TOKENIZERS_PARALLELISM: 'false',
       },
     });
-    return new WorkerProcess(child, { ...options, heartbeatTimeoutMs: timeoutMs });
+    return new RuntimeProcess(child, { ...options, heartbeatTimeoutMs: timeoutMs });
   }
 
   /** True once the watchdog has killed this worker as hung. */

@@ -10,7 +10,7 @@ import { inputChunks, openInput } from '../../src/corpus/inputFile.js';
 import { memberSource } from '../../src/corpus/jsonSource.js';
 import { readCorpus, type CorpusOptions } from '../../src/corpus/readCorpus.js';
 import { HeadroomError } from '../../src/errors.js';
-import { REPO_ROOT } from '../../src/python.js';
+import { REPO_ROOT } from '../../src/runtimePaths.js';
 
 const options: CorpusOptions = { textField: 'text', idField: 'id' };
 const dir = mkdtempSync(join(tmpdir(), 'headroom-corpus-'));

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { REPO_ROOT } from '../python.js';
+import { REPO_ROOT } from '../../runtimePaths.js';
 
 export const DEFAULT_MODEL = 'sentence-transformers/all-MiniLM-L6-v2';
 /** Written by `npm run setup` (python -m headroom_runtime.demo_corpus). */

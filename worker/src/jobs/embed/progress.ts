@@ -1,4 +1,4 @@
-import type { EnsembleMode } from '../contract/protocol.js';
+import type { EnsembleMode } from '../../contract/protocol.js';
 
 /** What an Engine run reports while it works (the CLI draws it; the panel will chart it). */
 export interface MemoryFigures {

@@ -2,7 +2,7 @@
  * Steering a run while it works: pause, resume, the OOM policy and the ensemble
  * mode for the remaining work. The CLI's flags, and the panel's buttons, end here.
  */
-import type { EnsembleMode, OomPolicy } from '../contract/protocol.js';
+import type { EnsembleMode, OomPolicy } from '../../contract/protocol.js';
 
 export type ControlCommand =
   | { kind: 'pause' }

@@ -5,7 +5,7 @@
 import { statfsSync } from 'node:fs';
 import { execa } from 'execa';
 import type { DoctorReport } from '../contract/api.js';
-import { pythonExecutable, RUNTIME_DIR } from '../python.js';
+import { pythonExecutable, RUNTIME_DIR } from '../runtimePaths.js';
 import { GpuMonitor } from './gpuMonitor.js';
 
 const GIB = 1024 ** 3;

@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { posix, win32 } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pythonExecutable, RUNTIME_DIR } from '../../src/python.js';
-import { MASK, maskedFields, redact, redactDeep, secretValues } from '../../src/redact.js';
+import { pythonExecutable, RUNTIME_DIR } from '../src/runtimePaths.js';
+import { MASK, maskedFields, redact, redactDeep, secretValues } from '../src/redact.js';
 
 const chars = (set: string): fc.Arbitrary<string> => fc.constantFrom(...set);
 const text = (set: string, minLength: number, maxLength: number): fc.Arbitrary<string> => fc.string({ unit: chars(set), minLength, maxLength });

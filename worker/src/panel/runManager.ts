@@ -11,17 +11,17 @@ import { join, resolve } from 'node:path';
 import { ApiError, StartRunSpec, type CallArgs, type CallName, type CallResult, type EventName, type EventPayload, type RunInfo, type RunState } from '../contract/api.js';
 import type { EnsembleMode, OomPolicy } from '../contract/protocol.js';
 import type { z } from 'zod';
-import { createEmbedRun, EMBED_DEFAULTS, executeRun, type Progress } from '../engine/embedRun.js';
-import { ensembleEntries } from '../engine/ensemble.js';
-import { RunControl } from '../engine/runControl.js';
-import { runStatus } from '../engine/runStatus.js';
+import { createEmbedRun, EMBED_DEFAULTS, executeRun, type Progress } from '../jobs/embed/embedRun.js';
+import { ensembleEntries } from '../jobs/embed/ensemble.js';
+import { RunControl } from '../jobs/embed/runControl.js';
+import { runStatus } from '../jobs/embed/runStatus.js';
 import { asHeadroomError } from '../errors.js';
 import { acquireLock, describeOwner, readLock } from '../runs/lock.js';
 import { readManifest, runPaths } from '../runs/manifest.js';
-import { DEFAULT_MODEL, DEMO_CORPUS } from '../engine/defaults.js';
+import { DEFAULT_MODEL, DEMO_CORPUS } from '../jobs/embed/defaults.js';
 import { runDoctor } from './doctor.js';
 import { GpuMonitor } from './gpuMonitor.js';
-import { isRunId, resolveRunDir, showId } from './runFolder.js';
+import { isRunId, resolveRunDir, showId } from '../runs/runFolder.js';
 
 interface LiveRun {
   control: RunControl;

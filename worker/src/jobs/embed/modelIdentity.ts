@@ -6,10 +6,10 @@
  */
 import { execa } from 'execa';
 import { z } from 'zod';
-import { ModelFingerprint, ModelSource } from '../contract/protocol.js';
-import { HeadroomError } from '../errors.js';
-import { pythonExecutable, RUNTIME_DIR } from '../python.js';
-import type { ModelEntry, ModelIdentity } from '../runs/manifest.js';
+import { ModelFingerprint, ModelSource } from '../../contract/protocol.js';
+import { HeadroomError } from '../../errors.js';
+import { pythonExecutable, RUNTIME_DIR } from '../../runtimePaths.js';
+import type { ModelEntry, ModelIdentity } from '../../runs/manifest.js';
 
 const Answer = z.union([
   z.object({ models: z.array(z.object({ model: z.string(), source: ModelSource, ...ModelFingerprint.shape })) }),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkCall, CALL_NAMES } from '../../src/contract/api.js';
-import { GpuMonitor, parseNvidiaSmi } from '../../src/service/gpuMonitor.js';
-import { defaultRunsDir } from '../../src/service/runsDir.js';
+import { GpuMonitor, parseNvidiaSmi } from '../../src/panel/gpuMonitor.js';
+import { defaultRunsDir } from '../../src/runs/runsDir.js';
 
 describe('the GPU monitor', () => {
   it('reads nvidia-smi CSV rows into bytes and percent', () => {

@@ -1,16 +1,16 @@
 /**
  * Builds embeddings.npy (float32, C order, [N, D], input order) and ids.txt
  * from verified chunk files, streaming one chunk index at a time; an ensemble's
- * models are joined row by row (see engine/ensemble.ts).
+ * models are joined row by row (see ../ensemble.ts).
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, lstatSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { combineRows, outputDim } from '../engine/ensemble.js';
-import { HeadroomError } from '../errors.js';
-import { killPoint } from '../faults.js';
-import { fsyncDir, writeFileAtomic } from '../runs/atomicFile.js';
-import { runPaths, type EmbedSpec } from '../runs/manifest.js';
-import type { ChunkRecord } from '../runs/records.js';
+import { combineRows, outputDim } from '../ensemble.js';
+import { HeadroomError } from '../../../errors.js';
+import { killPoint } from '../../../faults.js';
+import { fsyncDir, writeFileAtomic } from '../../../runs/atomicFile.js';
+import { runPaths, type EmbedSpec } from '../../../runs/manifest.js';
+import type { ChunkRecord } from '../../../runs/records.js';
 import { checkChunk, sha256 } from './chunkCheck.js';
 import { npyMatrixHeader, parseNpyMatrix } from './npy.js';
 

@@ -3,11 +3,11 @@
  * L2-normalised, scaled by the model's weight, then concatenated or averaged.
  * A one-model run is an ensemble of one, and keeps the model's own vectors.
  */
-import { WEIGHT_MAX, WEIGHT_MIN } from '../contract/api.js';
-import { EnsembleMode, type Aggregate } from '../contract/protocol.js';
-import { HeadroomError } from '../errors.js';
-import { redact } from '../redact.js';
-import type { ModelEntry } from '../runs/manifest.js';
+import { WEIGHT_MAX, WEIGHT_MIN } from '../../contract/api.js';
+import { EnsembleMode, type Aggregate } from '../../contract/protocol.js';
+import { HeadroomError } from '../../errors.js';
+import { redact } from '../../redact.js';
+import type { ModelEntry } from '../../runs/manifest.js';
 import { modelKey } from './modelKey.js';
 
 export interface ModelRequest {

@@ -4,15 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assembleOutputs, idsText } from '../../src/chunks/assemble.js';
-import { recordMismatch, sha256 } from '../../src/chunks/chunkCheck.js';
-import { npyMatrixHeader } from '../../src/chunks/npy.js';
-import { checkOutputs } from '../../src/chunks/outputCheck.js';
-import { checkCall } from '../../src/contract/api.js';
-import { weightProblem } from '../../src/engine/ensemble.js';
-import { checkDescribed } from '../../src/engine/modelIdentity.js';
-import { chunkFile, ModelEntry, type ModelIdentity } from '../../src/runs/manifest.js';
-import type { ChunkRecord, JournalRecord } from '../../src/runs/records.js';
+import { assembleOutputs, idsText } from '../../../src/jobs/embed/chunks/assemble.js';
+import { recordMismatch, sha256 } from '../../../src/jobs/embed/chunks/chunkCheck.js';
+import { npyMatrixHeader } from '../../../src/jobs/embed/chunks/npy.js';
+import { checkOutputs } from '../../../src/jobs/embed/chunks/outputCheck.js';
+import { checkCall } from '../../../src/contract/api.js';
+import { weightProblem } from '../../../src/jobs/embed/ensemble.js';
+import { checkDescribed } from '../../../src/jobs/embed/modelIdentity.js';
+import { chunkFile, ModelEntry, type ModelIdentity } from '../../../src/runs/manifest.js';
+import type { ChunkRecord, JournalRecord } from '../../../src/runs/records.js';
 
 const tempDir = (): string => {
   const dir = join(tmpdir(), `headroom-results-${process.pid}-${Math.random().toString(36).slice(2)}`);

@@ -8,15 +8,15 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Batching, EncodeSpec, EnsembleMode, WorkerErrorCode, WorkerEvent } from '../contract/protocol.js';
-import type { Corpus } from '../corpus/readCorpus.js';
-import type { ChunkPlan } from '../chunks/planner.js';
-import { HeadroomError, type ErrorKind } from '../errors.js';
-import type { Journal } from '../runs/journal.js';
-import { chunkFile, type EmbedSpec, type ModelEntry, type ModelIdentity } from '../runs/manifest.js';
-import type { ChunkRecord } from '../runs/records.js';
-import { chunkKey } from '../runs/runState.js';
-import { describeExit, WorkerProcess } from '../supervisor/workerProcess.js';
+import type { Batching, EncodeSpec, EnsembleMode, WorkerErrorCode, WorkerEvent } from '../../contract/protocol.js';
+import type { Corpus } from '../../corpus/readCorpus.js';
+import type { ChunkPlan } from './chunks/planner.js';
+import { HeadroomError, type ErrorKind } from '../../errors.js';
+import type { Journal } from '../../runs/journal.js';
+import { chunkFile, type EmbedSpec, type ModelEntry, type ModelIdentity } from '../../runs/manifest.js';
+import type { ChunkRecord } from '../../runs/records.js';
+import { chunkKey } from '../../runs/runState.js';
+import { describeExit, RuntimeProcess } from '../../supervisor/runtimeProcess.js';
 import { budgetKey, faultInjection, learnedBudget, rememberBudget } from './budgetCache.js';
 import { checkDims } from './ensemble.js';
 import { checkDescribed } from './modelIdentity.js';
@@ -85,7 +85,7 @@ class Hung {
 }
 
 export async function encodePending(ctx: SessionContext, pending: Unit[]): Promise<void> {
-  let current: WorkerProcess | undefined;
+  let current: RuntimeProcess | undefined;
   let wake: (() => void) | undefined;
   const unsubscribe = ctx.control?.subscribe((command) => {
     switch (command.kind) {
@@ -116,7 +116,7 @@ export async function encodePending(ctx: SessionContext, pending: Unit[]): Promi
     for (;;) {
       const remaining = pending.filter((unit) => !ctx.done.has(chunkKey(unit.entry.key, unit.chunk.index)));
       if (remaining.length === 0) return;
-      const worker = WorkerProcess.start({ python: ctx.python, env: ctx.env, onLog: (line) => ctx.report({ kind: 'log', line }) });
+      const worker = RuntimeProcess.start({ python: ctx.python, env: ctx.env, onLog: (line) => ctx.report({ kind: 'log', line }) });
       current = worker;
       const doneBefore = ctx.done.size;
       const outcome = await withWorker(ctx, worker, remaining, (fill) => {
@@ -194,7 +194,7 @@ function encodeSpec(spec: EmbedSpec, entry: ModelEntry): EncodeSpec {
   };
 }
 
-async function withWorker(ctx: SessionContext, worker: WorkerProcess, pending: Unit[], setWake: (fill: () => void) => void): Promise<Recycle | Hung | undefined> {
+async function withWorker(ctx: SessionContext, worker: RuntimeProcess, pending: Unit[], setWake: (fill: () => void) => void): Promise<Recycle | Hung | undefined> {
   const { spec, journal, report } = ctx;
   const onAbort = (): void => worker.kill();
   ctx.signal?.addEventListener('abort', onAbort);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { npyMatrixHeader, parseNpyMatrix } from '../../src/chunks/npy.js';
-import { planChunks } from '../../src/chunks/planner.js';
-import { modelKey } from '../../src/engine/modelKey.js';
+import { npyMatrixHeader, parseNpyMatrix } from '../../../../src/jobs/embed/chunks/npy.js';
+import { planChunks } from '../../../../src/jobs/embed/chunks/planner.js';
+import { modelKey } from '../../../../src/jobs/embed/modelKey.js';
 
 describe('npy header', () => {
   it('round-trips and is 64-byte aligned like numpy writes it', () => {

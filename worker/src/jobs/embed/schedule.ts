@@ -5,9 +5,9 @@
  * passes unless the next pass uses the same one. The mode may change at any step:
  * only the remaining work is reordered.
  */
-import type { EnsembleMode } from '../contract/protocol.js';
-import type { ChunkPlan } from '../chunks/planner.js';
-import type { ModelEntry } from '../runs/manifest.js';
+import type { EnsembleMode } from '../../contract/protocol.js';
+import type { ChunkPlan } from './chunks/planner.js';
+import type { ModelEntry } from '../../runs/manifest.js';
 
 export type Step =
   | { kind: 'start'; entry: ModelEntry }

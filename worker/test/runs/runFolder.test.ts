@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, checkCall, type CallName } from '../../src/contract/api.js';
-import { RunManager } from '../../src/service/runManager.js';
+import { RunManager } from '../../src/panel/runManager.js';
 import { tempDir } from '../helpers.js';
 
 const CALLS_WITH_ID = ['deleteCache', 'setPolicy', 'resumeRun', 'stopRun', 'pauseRun', 'info'] as const;

@@ -9,8 +9,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import type { WorkerEvent } from '../contract/protocol.js';
-import { writeFileAtomic } from '../runs/atomicFile.js';
+import type { WorkerEvent } from '../../contract/protocol.js';
+import { writeFileAtomic } from '../../runs/atomicFile.js';
 
 const GIB = 1024 ** 3;
 const FREE_BUCKET_GIB = 2;

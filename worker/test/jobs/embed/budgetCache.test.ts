@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { WorkerEvent } from '../../src/contract/protocol.js';
-import { budgetKey, faultInjection, learnedBudget, rememberBudget } from '../../src/engine/budgetCache.js';
+import type { WorkerEvent } from '../../../src/contract/protocol.js';
+import { budgetKey, faultInjection, learnedBudget, rememberBudget } from '../../../src/jobs/embed/budgetCache.js';
 
 const FP = 'a'.repeat(64);
 

@@ -1,10 +1,10 @@
 /** What `headroom status` reports: read-only, safe while another process owns the run. */
 import { resolve } from 'node:path';
-import { checkOutputs, describeProblems } from '../chunks/outputCheck.js';
-import { readJournal } from '../runs/journal.js';
-import { liveOwner } from '../runs/lock.js';
-import { readManifest, runPaths } from '../runs/manifest.js';
-import { replay, settingsInForce, type RunStatus } from '../runs/runState.js';
+import { checkOutputs, describeProblems } from './chunks/outputCheck.js';
+import { readJournal } from '../../runs/journal.js';
+import { liveOwner } from '../../runs/lock.js';
+import { readManifest, runPaths } from '../../runs/manifest.js';
+import { replay, settingsInForce, type RunStatus } from '../../runs/runState.js';
 
 export interface StatusReport {
   runDir: string;
