@@ -12,9 +12,10 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import { DEFAULT_MODEL, DEMO_CORPUS } from '../worker/src/cli/main.js';
+import { DEFAULT_MODEL, DEMO_CORPUS } from '../worker/src/jobs/embed/defaults.js';
 import { REPO_ROOT } from '../worker/src/runtimePaths.js';
 import { readJournal } from '../worker/src/runs/journal.js';
+import { JournalRecord } from '../worker/src/jobs/embed/records.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,7 +45,7 @@ async function once(variant: Variant, rep: number): Promise<Timing> {
   const started = performance.now();
   await execa(process.execPath, [CLI, ...args]);
   const wall = (performance.now() - started) / 1000;
-  const { records } = readJournal(join(out, 'journal.jsonl'));
+  const { records } = readJournal(join(out, 'journal.jsonl'), JournalRecord);
   const at = (type: string): number => Date.parse(records.find((record) => record.type === type)!.at);
   const work = (at('run_completed') - at('pass_started')) / 1000;
   rmSync(out, { recursive: true, force: true });

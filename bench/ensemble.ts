@@ -13,7 +13,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import { DEFAULT_MODEL, DEMO_CORPUS } from '../worker/src/cli/main.js';
+import { DEFAULT_MODEL, DEMO_CORPUS } from '../worker/src/jobs/embed/defaults.js';
 import { pythonExecutable, REPO_ROOT, RUNTIME_DIR } from '../worker/src/runtimePaths.js';
 
 const { values } = parseArgs({
@@ -41,7 +41,7 @@ interface Figures {
 async function buildModel(name: string, dim: number, layers: number): Promise<string> {
   const path = join(OUT, 'models', name);
   if (!existsSync(join(path, 'modules.json'))) {
-    await execa(pythonExecutable(), ['-m', 'headroom_runtime.tiny_model', path, '--dim', String(dim), '--layers', String(layers), '--max-seq-len', '256'], {
+    await execa(pythonExecutable(), ['-m', 'headroom_dev.tiny_model', path, '--dim', String(dim), '--layers', String(layers), '--max-seq-len', '256'], {
       env: { ...process.env, PYTHONPATH: RUNTIME_DIR },
     });
   }

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { chromium } from '@playwright/test';
 import { build } from 'vite';
 import { REPO_ROOT } from '../worker/src/runtimePaths.js';
-import { CONTENT_TYPES } from '../worker/src/server/webAssets.js';
+import { CONTENT_TYPES } from '../worker/src/assets/webAssets.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '100' }, hz: { type: 'string', default: '4' } } });
 const OUT = join(REPO_ROOT, 'bench', 'out', 'panel');

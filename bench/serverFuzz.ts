@@ -15,9 +15,10 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
-import { DEFAULT_MODEL, DEMO_CORPUS } from '../worker/src/cli/main.js';
+import { DEFAULT_MODEL, DEMO_CORPUS } from '../worker/src/jobs/embed/defaults.js';
 import { REPO_ROOT } from '../worker/src/runtimePaths.js';
 import { readJournal } from '../worker/src/runs/journal.js';
+import { JournalRecord } from '../worker/src/jobs/embed/records.js';
 import { makeCorpus } from '../worker/test/helpers.js';
 import { ApiClient, apiMessage, httpRequest, rawExchange, rawFrames, rawSocketSession, type Target } from '../worker/test/server/fuzzInputs.js';
 
@@ -122,7 +123,7 @@ async function once(variant: Variant): Promise<Timing> {
   await fuzzing;
   const seconds = (performance.now() - fuzzStarted) / 1000;
   if (state !== 'done') throw new Error(`run ${runId} ended ${state}`);
-  const { records } = readJournal(join(runsDir, runId, 'journal.jsonl'));
+  const { records } = readJournal(join(runsDir, runId, 'journal.jsonl'), JournalRecord);
   const at = (type: string): number => Date.parse(records.find((record) => record.type === type)!.at);
   const completed = at('run_completed');
   rmSync(join(runsDir, runId), { recursive: true, force: true });

@@ -71,7 +71,7 @@ function demoCorpus() {
   if (existsSync(corpus)) return;
   mkdirSync(join(repoRoot, '.headroom'), { recursive: true });
   say('making the demo corpus');
-  run(workerPython(), ['-m', 'headroom_runtime.demo_corpus', corpus], {
+  run(workerPython(), ['-m', 'headroom_dev.demo_corpus', corpus], {
     env: { ...process.env, PYTHONPATH: join(repoRoot, 'python-runtime') },
   });
 }

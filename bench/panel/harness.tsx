@@ -1,5 +1,5 @@
 /**
- * Benchmark harness (not shipped): the real RunView and store, fed by a stand-in
+ * Benchmark harness (not shipped): the real run page and store, fed by a stand-in
  * API, with 86,400 samples already in each chart; then events stream in through
  * the store's own entry point (the one the WebSocket and IPC clients call) and we
  * time (a) event handed to the store -> the frame that shows it, (b) frame times.
@@ -8,19 +8,23 @@ import '@mantine/core/styles.css';
 import { MantineProvider } from '@mantine/core';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import type { HeadroomApi, RunInfo } from '../../worker/src/contract/api.ts';
-import { WINDOW, useStore, type RunSeries } from '../../renderer/src/store.ts';
-import { RunView } from '../../renderer/src/views/RunView.tsx';
+import type { HeadroomApi } from '../../worker/src/contract/api.ts';
+import { EMBED_KIND, type EmbedRunInfo } from '../../worker/src/contract/jobs/embed.ts';
+import type { RunSeries } from '../../renderer/src/store/embed.ts';
+import { WINDOW, useStore } from '../../renderer/src/store/index.ts';
+import { RunPage } from '../../renderer/src/views/RunPage.tsx';
 
-const RUN: RunInfo = {
+const RUN: EmbedRunInfo = {
   runId: 'bench',
-  kind: 'embed',
+  kind: EMBED_KIND,
+  known: true,
   status: 'running',
+  unitsDone: 500,
+  unitsTotal: 1000,
+  unit: 'chunks',
   models: ['sentence-transformers/all-MiniLM-L6-v2'],
   ensembleMode: 'simultaneous',
   input: '/data/corpus.jsonl',
-  chunksDone: 500,
-  chunksTotal: 1000,
   rowsTotal: 1_000_000,
   truncated: 0,
   cutToFit: 0,
@@ -51,11 +55,11 @@ function dayOfSamples(): RunSeries {
   };
 }
 
-useStore.setState({ api: stubApi, connected: true, view: 'run', runs: [RUN], selected: 'bench', series: { bench: dayOfSamples() } });
+useStore.setState({ api: stubApi, connected: true, view: 'run', runs: [RUN], selected: 'bench', embedSeries: { bench: dayOfSamples() } });
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <MantineProvider>
-      <RunView />
+      <RunPage />
     </MantineProvider>
   </StrictMode>,
 );
@@ -92,8 +96,8 @@ async function stream(count: number, hz: number): Promise<Result> {
       observer.observe(vram, { attributes: true });
     });
     const at = Date.now();
-    useStore.getState().onRunEvent({ runId: 'bench', at, event: { kind: 'memory', allocated: 7e9 + (i % 10) * 1e8, reserved: 8e9, free: 8e9, total: 16e9, peak: 8e9 } });
-    useStore.getState().onRunEvent({ runId: 'bench', at, event: { kind: 'batch', docs: 80, tokens: 9000, padded: 10_000, ms: 200, peak: null } });
+    useStore.getState().onRunEvent({ runId: 'bench', jobKind: EMBED_KIND, at, event: { kind: 'memory', allocated: 7e9 + (i % 10) * 1e8, reserved: 8e9, free: 8e9, total: 16e9, peak: 8e9 } });
+    useStore.getState().onRunEvent({ runId: 'bench', jobKind: EMBED_KIND, at, event: { kind: 'batch', docs: 80, tokens: 9000, padded: 10_000, ms: 200, peak: null } });
     await drawn;
     latencyMs.push(performance.now() - sent);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1000 / hz - (performance.now() - sent))));

@@ -1,7 +1,7 @@
 /**
  * The desktop app's main process (started by main.ts): one window over the app:// scheme, the Engine
  * (RunManager) in this process, the IPC table from the contract, and every
- * worker stopped on quit.
+ * runtime stopped on quit.
  */
 import { readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, shell } from 'electron';
 import type { EventName } from '../../worker/src/contract/api.js';
 import { redactDeep } from '../../worker/src/redact.js';
-import { assetFile, CONTENT_TYPES } from '../../worker/src/server/webAssets.js';
+import { assetFile, CONTENT_TYPES } from '../../worker/src/assets/webAssets.js';
+import { builtinFormDefaults, registerBuiltinJobs } from '../../worker/src/jobs/builtin.js';
 import { RunManager } from '../../worker/src/panel/runManager.js';
 import { defaultRunsDir } from '../../worker/src/runs/runsDir.js';
 import { EVENT_CHANNEL, EVENT_NAMES, registerIpc } from './ipcTable.js';
@@ -54,8 +55,10 @@ async function createWindow(): Promise<void> {
 
 app.enableSandbox();
 void app.whenReady().then(async () => {
+  registerBuiltinJobs();
   manager = new RunManager({
     runsDir: defaultRunsDir(),
+    formDefaults: builtinFormDefaults(),
     chooseInputFile: async () => {
       const result = await dialog.showOpenDialog({ properties: ['openFile'], filters: [{ name: 'Corpora', extensions: ['jsonl', 'csv', 'txt'] }] });
       return { path: result.canceled ? null : (result.filePaths[0] ?? null) };
@@ -71,7 +74,7 @@ void app.whenReady().then(async () => {
 let quitting = false;
 app.on('before-quit', (event) => {
   if (quitting || !manager) return;
-  event.preventDefault(); // stop every run and its worker first: a stray worker holds VRAM
+  event.preventDefault(); // stop every run and its runtime first: a stray runtime holds VRAM
   quitting = true;
   void manager.close().finally(() => app.quit());
 });

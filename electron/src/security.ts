@@ -10,7 +10,7 @@ export const APP_SCHEME = 'app';
 export const APP_HOST = 'headroom';
 export const APP_URL = `${APP_SCHEME}://${APP_HOST}/index.html`;
 
-export { CONTENT_SECURITY_POLICY } from '../../worker/src/server/webAssets.js';
+export { CONTENT_SECURITY_POLICY } from '../../worker/src/assets/webAssets.js';
 
 export function windowOptions(preload: string): BrowserWindowConstructorOptions {
   return {

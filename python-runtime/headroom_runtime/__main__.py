@@ -1,5 +1,6 @@
 import sys
 
-from headroom_runtime.worker import main
+from headroom_runtime.core.runtime import main
+from headroom_runtime.jobs import JOBS
 
-sys.exit(main())
+sys.exit(main(JOBS))

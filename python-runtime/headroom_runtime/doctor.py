@@ -1,39 +1,9 @@
-"""Facts for `headroom doctor`, printed as one JSON object (never raises)."""
-
-from __future__ import annotations
+"""``python -m headroom_runtime.doctor``: the doctor's facts for every registered job, one JSON line."""
 
 import json
-import sys
-from typing import Any
 
-
-def facts() -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "python": sys.version.split()[0],
-        "torch": None,
-        "sentenceTransformers": None,
-        "cuda": False,
-        "devices": [],
-        "defaultModel": None,
-        "error": None,
-    }
-    try:
-        import torch
-
-        out["torch"] = torch.__version__
-        out["cuda"] = bool(torch.cuda.is_available())
-        if out["cuda"]:
-            out["devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-        import sentence_transformers
-
-        out["sentenceTransformers"] = sentence_transformers.__version__
-        from headroom_runtime.models import DEFAULT_MODEL, bundled_folder
-
-        out["defaultModel"] = f"{DEFAULT_MODEL} at {bundled_folder(DEFAULT_MODEL)}"
-    except Exception as exc:  # report, do not fail: the doctor's job is to say what is wrong
-        out["error"] = f"{type(exc).__name__}: {exc}"
-    return out
-
+from headroom_runtime.core.doctor import facts
+from headroom_runtime.jobs import JOBS
 
 if __name__ == "__main__":
-    print(json.dumps(facts()))
+    print(json.dumps(facts(JOBS)))

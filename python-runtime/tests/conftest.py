@@ -11,11 +11,28 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 RUNTIME_DIR = Path(__file__).resolve().parents[1]
+REPO_ROOT = RUNTIME_DIR.parent
+# Batching as the Engine sends it in an `encode` command (tests that start the runtime).
+BATCHING = {
+    "mode": "auto",
+    "batchSize": 8,
+    "minBatch": 2,
+    "maxBatch": 64,
+    "maxBatchTokens": None,
+    "targetMemory": 0.85,
+    "initialBudget": None,
+    "oomPolicy": "fail",
+}
+
+
+def runtime_env() -> dict[str, str]:
+    """The environment a test starts `python -m headroom_runtime` in."""
+    return {**os.environ, "PYTHONPATH": str(RUNTIME_DIR), "HF_HUB_OFFLINE": "1"}
 
 
 @pytest.fixture(scope="session")
 def tiny_model_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from headroom_runtime.tiny_model import build_tiny_model
+    from headroom_dev.tiny_model import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
 

@@ -1,12 +1,12 @@
 import { ActionIcon, Alert, AppShell, Group, NavLink, Text, useMantineColorScheme } from '@mantine/core';
 import { useEffect } from 'react';
 import type { HeadroomApi } from '../../worker/src/contract/api.ts';
-import { useStore, type View } from './store.ts';
+import { useStore, type View } from './store/index.ts';
 import { DoctorView } from './views/DoctorView.tsx';
 import { GpusView } from './views/GpusView.tsx';
-import { NewRunForm } from './views/NewRunForm.tsx';
+import { NewRunView } from './views/NewRunView.tsx';
 import { RunsView } from './views/RunsView.tsx';
-import { RunView } from './views/RunView.tsx';
+import { RunPage } from './views/RunPage.tsx';
 
 const NAV: { view: View; label: string }[] = [
   { view: 'runs', label: 'Runs' },
@@ -63,8 +63,8 @@ export function App({ api }: { api: HeadroomApi }) {
           </Alert>
         )}
         {view === 'runs' && <RunsView />}
-        {view === 'new' && <NewRunForm />}
-        {view === 'run' && <RunView />}
+        {view === 'new' && <NewRunView />}
+        {view === 'run' && <RunPage />}
         {view === 'gpus' && <GpusView />}
         {view === 'doctor' && <DoctorView />}
       </AppShell.Main>

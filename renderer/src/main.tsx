@@ -5,7 +5,7 @@ import { createRoot } from 'react-dom/client';
 import type { HeadroomApi } from '../../worker/src/contract/api.ts';
 import { App } from './App.tsx';
 import { connectWebSocket, readToken } from './api/wsClient.ts';
-import { useStore } from './store.ts';
+import { useStore } from './store/index.ts';
 
 declare global {
   interface Window {

@@ -12,7 +12,7 @@ export function setup(project: TestProject): void {
   root = mkdtempSync(join(tmpdir(), 'headroom-models-'));
   const build = (name: string, seed: number, extra: string[] = []): string => {
     const model = join(root!, name);
-    execFileSync(pythonExecutable(), ['-m', 'headroom_runtime.tiny_model', model, '--seed', String(seed), ...extra], {
+    execFileSync(pythonExecutable(), ['-m', 'headroom_dev.tiny_model', model, '--seed', String(seed), ...extra], {
       env: { ...process.env, PYTHONPATH: RUNTIME_DIR, HF_HUB_DISABLE_PROGRESS_BARS: '1' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });

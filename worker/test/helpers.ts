@@ -7,7 +7,7 @@ import { inject } from 'vitest';
 import { parseNpyMatrix } from '../src/jobs/embed/chunks/npy.js';
 import { REPO_ROOT } from '../src/runtimePaths.js';
 import { readJournal } from '../src/runs/journal.js';
-import type { JournalRecord } from '../src/runs/records.js';
+import { JournalRecord } from '../src/jobs/embed/records.js';
 
 export const CLI = join(REPO_ROOT, 'bin', 'headroom.mjs');
 
@@ -73,7 +73,7 @@ export function maxAbsDiff(a: Matrix, b: Matrix): number {
   return worst;
 }
 
-export const records = (runDir: string): JournalRecord[] => readJournal(join(runDir, 'journal.jsonl')).records;
+export const records = (runDir: string): JournalRecord[] => readJournal(join(runDir, 'journal.jsonl'), JournalRecord).records;
 
 export const ofType = <T extends JournalRecord['type']>(list: JournalRecord[], type: T): Extract<JournalRecord, { type: T }>[] =>
   list.filter((record): record is Extract<JournalRecord, { type: T }> => record.type === type);

@@ -1,14 +1,24 @@
 /**
  * Masking (issue 9, class 6): secrets in any form of a path are masked, ordinary
- * names that merely look like a token pattern are not, and the Python worker's
- * rules give the very same output (both run over the same generated strings).
+ * names that merely look like a token pattern are not, and the Python runtime's
+ * rules give the very same output. Both sides run the shared table of vectors
+ * (python-runtime/tests/vectors/redaction.json); this side also runs both
+ * implementations over the same generated strings.
  */
 import { execFileSync } from 'node:child_process';
-import { posix, win32 } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, posix, win32 } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pythonExecutable, RUNTIME_DIR } from '../src/runtimePaths.js';
+import { pythonExecutable, REPO_ROOT, RUNTIME_DIR } from '../src/runtimePaths.js';
 import { MASK, maskedFields, redact, redactDeep, secretValues } from '../src/redact.js';
+
+interface Vectors {
+  masked: { input: string; expected: string; secrets?: string[] }[];
+  unchanged: string[];
+  secretValues: { env: Record<string, string>; secrets: string[] }[];
+}
+const VECTORS = JSON.parse(readFileSync(join(REPO_ROOT, 'python-runtime/tests/vectors/redaction.json'), 'utf8')) as Vectors;
 
 const chars = (set: string): fc.Arbitrary<string> => fc.constantFrom(...set);
 const text = (set: string, minLength: number, maxLength: number): fc.Arbitrary<string> => fc.string({ unit: chars(set), minLength, maxLength });
@@ -93,6 +103,20 @@ const envSecretCase = fc
     return { text: `/data/${shown}/x`, env: s.value };
   });
 
+describe('the shared redaction vectors', () => {
+  it.each(VECTORS.masked)('masks $input', ({ input, expected, secrets }) => {
+    expect(redact(input, secrets ?? [])).toBe(expected);
+  });
+
+  it.each(VECTORS.unchanged)('leaves %s unchanged', (input) => {
+    expect(redact(input, [])).toBe(input);
+  });
+
+  it.each(VECTORS.secretValues)('reads the secrets of an environment, longest first', ({ env, secrets }) => {
+    expect(secretValues(env)).toEqual(secrets);
+  });
+});
+
 describe('masking secrets', () => {
   it('masks a URL credential in every form a path can hold it, and keeps the host', () => {
     fc.assert(
@@ -162,7 +186,7 @@ describe('masking secrets', () => {
     ]);
   });
 
-  it('gives the same output as the Python worker on the same generated strings', () => {
+  it('gives the same output as the Python runtime on the same generated strings', () => {
     const cases = [
       ...fc.sample(credentialCase, { numRuns: 600, seed: 1 }).map((c) => ({ text: c.text, secrets: [] as string[] })),
       ...fc.sample(ordinaryPath, { numRuns: 400, seed: 2 }).map((path) => ({ text: path, secrets: [] as string[] })),
@@ -173,7 +197,7 @@ describe('masking secrets', () => {
         .sample(fc.array(fc.constantFrom('https', ':', '/', '//', '\\', '%2F', '%3A', '%40', '%25', '@', 'u', 'pw', '?', '&', 'token', '=', 'hf_', 'A'.repeat(34), ' ', '"', 'Bearer ', 'é', '\u2028', '\x1c', 'K'), { maxLength: 14 }), { numRuns: 800, seed: 5 })
         .map((parts) => ({ text: parts.join(''), secrets: [] as string[] })),
     ];
-    const script = 'import json,sys\nfrom headroom_runtime.redact import redact\nprint(json.dumps([redact(c["text"], tuple(c["secrets"])) for c in json.load(sys.stdin)]))';
+    const script = 'import json,sys\nfrom headroom_runtime.core.redact import redact\nprint(json.dumps([redact(c["text"], tuple(c["secrets"])) for c in json.load(sys.stdin)]))';
     const python = JSON.parse(
       execFileSync(pythonExecutable(), ['-c', script], { input: JSON.stringify(cases), env: { ...process.env, PYTHONPATH: RUNTIME_DIR }, maxBuffer: 64 * 1024 ** 2 }).toString('utf8'),
     ) as string[];

@@ -1,7 +1,7 @@
 import { Badge, Button, Group, Stack, Table, Text, Title } from '@mantine/core';
 import { useState } from 'react';
 import type { DoctorReport } from '../../../worker/src/contract/api.ts';
-import { useStore } from '../store.ts';
+import { useStore } from '../store/index.ts';
 
 export function DoctorView() {
   const api = useStore((s) => s.api);

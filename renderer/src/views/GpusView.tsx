@@ -1,7 +1,7 @@
 import { Alert, Card, Group, Progress, Stack, Table, Text, Title } from '@mantine/core';
-import { TimeChart } from '../TimeChart.tsx';
+import { TimeChart } from '../charts/TimeChart.tsx';
 import { bytes } from '../format.ts';
-import { useStore } from '../store.ts';
+import { useStore } from '../store/index.ts';
 
 const MIB = 1024 ** 2;
 
@@ -66,7 +66,7 @@ export function GpusView() {
         </Table>
         {sample.workers.length === 0 && (
           <Text size="sm" c="dimmed">
-            No worker running.
+            No runtime running.
           </Text>
         )}
       </Card>

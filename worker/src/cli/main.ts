@@ -1,72 +1,28 @@
 /** The `headroom` command line. Exit codes: 0 done, 2 bad input or usage, 3 interrupted (resumable), 1 internal. */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { Aggregate, DeviceRequest, EnsembleMode, OomPolicy } from '../contract/protocol.js';
-import { createEmbedRun, EMBED_DEFAULTS, executeRun, type EmbedOptions } from '../jobs/embed/embedRun.js';
-import { DEFAULT_MODEL, DEMO_CORPUS } from '../jobs/embed/defaults.js';
-import { ensembleEntries, ensembleMode, weightProblem } from '../jobs/embed/ensemble.js';
-import { runStatus, type StatusReport } from '../jobs/embed/runStatus.js';
-import { readManifest } from '../runs/manifest.js';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { registerBuiltinJobs } from '../jobs/builtin.js';
+import type { CliContext, JobEvent, StatusBase } from '../jobs/job.js';
+import { jobFor, loadJobModules, registeredJobs } from '../jobs/registry.js';
+import { readRunHeader } from '../runs/manifest.js';
 import { repairJournal, type RepairReport } from '../runs/repair.js';
 import { runDoctor } from '../panel/doctor.js';
 import { defaultRunsDir } from '../runs/runsDir.js';
 import { servePanel } from './serve.js';
 import { asHeadroomError, EXIT_CODES, HeadroomError } from '../errors.js';
-import { REPO_ROOT } from '../runtimePaths.js';
 import { redact } from '../redact.js';
 import { HEADROOM_VERSION } from '../version.js';
-import { humanReporter, jsonReporter, type Reporter } from './progress.js';
+import { jsonReporter } from './jsonReporter.js';
 import { guardSignals, type SignalGuard } from './signals.js';
 
-export { DEFAULT_MODEL, DEMO_CORPUS } from '../jobs/embed/defaults.js';
-export const DEMO_RUN = join(REPO_ROOT, '.headroom', 'runs', 'demo');
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
-    throw new InvalidArgumentError('expected a whole number of 1 or more');
-  }
-  return n;
-}
+registerBuiltinJobs();
 
 function portNumber(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a port from 0 to 65535');
   return n;
 }
-
-function batchSize(value: string): number | 'auto' {
-  return value === 'auto' ? 'auto' : positiveInt(value);
-}
-
-function fraction(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError('expected a fraction above 0 and at most 1');
-  return n;
-}
-
-function gib(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of GiB');
-  return n;
-}
-
-function devices(value: string): string[] {
-  const list = value.split(',').map((item) => item.trim());
-  if (!list.every((item) => DeviceRequest.safeParse(item).success)) throw new InvalidArgumentError('expected auto, cpu, cuda or cuda:N (one, or one per --model, comma-separated)');
-  return list;
-}
-
-function weights(value: string): number[] {
-  const list = value.split(',').map((item) => item.trim());
-  const numbers = list.map(Number);
-  const bad = list.findIndex((item, i) => item === '' || weightProblem(numbers[i]!) !== undefined);
-  if (bad >= 0) throw new InvalidArgumentError(`weight ${bad + 1} ("${list[bad]}") ${list[bad] === '' ? 'is empty' : weightProblem(numbers[bad]!)}`);
-  return numbers;
-}
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** Everything the CLI prints leaves through here, with secrets masked (see redact.ts). */
 function redactingStream(stream: NodeJS.WriteStream): NodeJS.WriteStream {
@@ -75,39 +31,21 @@ function redactingStream(stream: NodeJS.WriteStream): NodeJS.WriteStream {
   return Object.create(stream, { write: { value: write } }) as NodeJS.WriteStream;
 }
 
-/** The demo run is ours to redo when an older Headroom made it. */
-function isCurrentRun(runDir: string): boolean {
-  try {
-    readManifest(runDir);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 interface Io {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
 }
 
-function reporterFor(json: boolean, verbose: boolean, io: Io): Reporter {
-  return json ? jsonReporter((line) => io.stdout.write(`${line}\n`)) : humanReporter(io.stderr, verbose);
-}
-
-async function runToEnd(
-  runDir: string,
-  command: 'embed' | 'resume',
-  reporter: Reporter,
-  io: Io,
-  json: boolean,
-  changes: { oomPolicy?: OomPolicy; ensembleMode?: EnsembleMode } = {},
-): Promise<void> {
+/** Runs one session of the run in runDir (whatever its kind) to its end: --json lines or the kind's own reporter. */
+async function runToEnd(runDir: string, command: 'start' | 'resume', io: Io, options: { json: boolean; verbose: boolean }, settings?: unknown): Promise<void> {
+  const job = jobFor(readRunHeader(runDir).kind, runDir);
+  const reporter = options.json ? jsonReporter((line) => io.stdout.write(`${line}\n`)) : job.reporter({ verbose: options.verbose, stderr: io.stderr });
   const controller = new AbortController();
   const release = session.guard?.whileRunning(() => controller.abort());
   try {
-    const summary = await executeRun(runDir, { command, ...changes, signal: controller.signal, onProgress: (event) => reporter.progress(event) });
+    const summary = await job.execute(runDir, { command, settings, signal: controller.signal, report: (event: JobEvent) => reporter.progress(event) });
     reporter.summary(summary);
-    if (!json) io.stdout.write(`${summary.runDir}\n`);
+    if (!options.json) io.stdout.write(`${summary.runDir}\n`);
   } finally {
     release?.();
     reporter.close();
@@ -128,20 +66,18 @@ function printRepair(report: RepairReport, dir: string, json: boolean, io: Io): 
   io.stdout.write(`${lines.join('\n')}\n`);
 }
 
-function printStatus(report: StatusReport, json: boolean, io: Io): void {
+function printStatus(runDir: string, json: boolean, io: Io): void {
+  const job = jobFor(readRunHeader(runDir).kind, runDir);
+  const report: StatusBase = job.status(runDir);
   if (json) {
     io.stdout.write(`${JSON.stringify(report)}\n`);
     return;
   }
   const lines = [
     `run      ${report.runDir}`,
+    `kind     ${report.kind}`,
     `state    ${report.status}${report.owner ? ` (process ${report.owner})` : ''}`,
-    ...report.models.map((model, i) => `${i === 0 ? 'models  ' : '        '} ${model}`),
-    `mode     ${report.ensembleMode}`,
-    `input    ${report.input}`,
-    `chunks   ${report.chunksDone}/${report.chunksTotal} (model, chunk) units`,
-    `rows     ${report.rowsDone}/${report.rowsTotal} (${report.truncated} truncated at the max length, ${report.cutToFit} cut to fit memory, ${report.onCpu} on the CPU)`,
-    ...(report.hangs > 0 ? [`hangs    ${report.hangs} hung worker(s) killed and replaced`] : []),
+    ...job.statusLines(report),
   ];
   if (report.lastInterruption && report.status === 'interrupted') lines.push(`stopped  ${report.lastInterruption}`);
   for (const error of report.errors) lines.push(`error    ${error}`);
@@ -151,87 +87,47 @@ function printStatus(report: StatusReport, json: boolean, io: Io): void {
 
 export function buildProgram(io: Io): Command {
   const program = new Command('headroom')
-    .description('Chunked, resumable embedding runs on one GPU workstation.')
+    .description('Chunked, resumable GPU jobs (embedding runs, trial sweeps) on one workstation.')
     .version(HEADROOM_VERSION)
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 
-  program
-    .command('embed')
-    .description('embed a corpus (.txt, .jsonl, .csv) into DIR/embeddings.npy')
-    .argument('<input>', 'corpus file')
-    .requiredOption('--out <dir>', 'run folder to create')
-    .option('--model <name>', `hub name (offline cache or bundled) or local folder; repeat for an ensemble (default ${DEFAULT_MODEL})`, collect, [])
-    .option('--weights <list>', 'one weight per --model, comma-separated (default equal)', weights)
-    .addOption(new Option('--ensemble-mode <mode>', `all models resident at once, or one pass per model (default: $HEADROOM_ENSEMBLE_MODE, else simultaneous)`).choices(EnsembleMode.options))
-    .addOption(new Option('--aggregate <how>', "join the models' L2-normalised, weighted embeddings").choices(Aggregate.options).default('concat'))
-    .option('--chunk-size <n>', 'documents per chunk file', positiveInt, 1000)
-    .option('--batch-size <n|auto>', 'auto: batches sized by a token budget from memory; N: fixed batches', batchSize, 'auto' as const)
-    .option('--min-batch <n>', 'fewest documents per auto batch (until memory says otherwise)', positiveInt, 8)
-    .option('--max-batch <n>', 'most documents per auto batch', positiveInt, 512)
-    .option('--max-batch-tokens <n>', 'pin the budget: padded tokens per batch', positiveInt)
-    .option('--target-memory <fraction>', 'peak memory the budget grows to, of the device or the cap', fraction, 0.85)
-    .option('--vram-limit <gib>', "cap the worker's GPU memory (rehearse a smaller card)", gib)
-    .addOption(new Option('--oom-policy <policy>', 'when one document alone does not fit').choices(OomPolicy.options).default('fail'))
-    .addOption(new Option('--device <device>', 'auto (least-loaded GPU with room, else cpu), cpu, cuda or cuda:N; one, or one per --model').default(['auto']).argParser(devices))
-    .option('--max-seq-len <n>', "override the model's max sequence length (tokens)", positiveInt)
-    .option('--text-field <name>', 'text field (.jsonl) or column (.csv)', 'text')
-    .option('--id-field <name>', 'id field (.jsonl) or column (.csv); line number when absent', 'id')
-    .option('--keep-chunks', 'keep chunk files after assembly', false)
-    .option('--json', 'one JSON object per line on stdout', false)
-    .option('--verbose', "show the worker's log lines", false)
-    .action(async (input: string, opts: EmbedCliOptions) => {
-      if (opts.minBatch > opts.maxBatch) {
-        throw new HeadroomError('usage', `--min-batch ${opts.minBatch} is above --max-batch ${opts.maxBatch}`);
-      }
-      const models = opts.model.length > 0 ? opts.model : [DEFAULT_MODEL];
-      if (opts.device.length !== 1 && opts.device.length !== models.length) {
-        throw new HeadroomError('usage', `--device lists ${opts.device.length} devices for ${models.length} model(s); give one for all, or one per --model`);
-      }
-      const options: EmbedOptions = {
-        models: ensembleEntries(
-          models.map((model, i) => ({ model, device: opts.device[i] ?? opts.device[0]! })),
-          opts.weights,
-        ),
-        ensembleMode: ensembleMode(opts.ensembleMode),
-        aggregate: opts.aggregate,
-        chunkSize: opts.chunkSize,
-        batchSize: opts.batchSize,
-        minBatch: opts.minBatch,
-        maxBatch: opts.maxBatch,
-        maxBatchTokens: opts.maxBatchTokens ?? null,
-        targetMemory: opts.targetMemory,
-        vramLimitGiB: opts.vramLimit ?? null,
-        oomPolicy: opts.oomPolicy,
-        maxSeqLen: opts.maxSeqLen ?? null,
-        textField: opts.textField,
-        idField: opts.idField,
-        keepChunks: opts.keepChunks,
-      };
-      session.runDir = resolve(opts.out);
-      const runDir = await createEmbedRun(input, opts.out, options);
-      await runToEnd(runDir, 'embed', reporterFor(opts.json, opts.verbose, io), io, opts.json);
-    });
+  const cli: CliContext = {
+    runToEnd: (runDir, command, options) => runToEnd(runDir, command, io, options),
+    setRunDir: (runDir) => {
+      session.runDir = runDir;
+    },
+    say: (text) => io.stderr.write(`${text}\n`),
+  };
+  for (const job of registeredJobs()) job.addCommands?.(program, cli);
 
-  program
+  const resume = program
     .command('resume')
-    .description('finish an interrupted run; finished chunks are checked, not recomputed')
+    .description('finish an interrupted run of any kind; finished units are checked, not recomputed')
     .argument('<dir>', 'run folder')
-    .addOption(new Option('--oom-policy <policy>', 'change the OOM policy for the rest of the run').choices(OomPolicy.options))
-    .addOption(new Option('--ensemble-mode <mode>', 'change the ensemble mode for the rest of the run').choices(EnsembleMode.options))
     .option('--json', 'one JSON object per line on stdout', false)
-    .option('--verbose', "show the worker's log lines", false)
-    .action(async (dir: string, opts: { json: boolean; verbose: boolean; oomPolicy?: OomPolicy; ensembleMode?: EnsembleMode }) => {
-      session.runDir = resolve(dir);
-      await runToEnd(dir, 'resume', reporterFor(opts.json, opts.verbose, io), io, opts.json, { oomPolicy: opts.oomPolicy, ensembleMode: opts.ensembleMode });
-    });
+    .option('--verbose', "show the runtime's log lines", false);
+  const flagOwners = new Map<string, string>();
+  for (const job of registeredJobs()) {
+    for (const option of job.resumeFlags?.options() ?? []) {
+      flagOwners.set(option.attributeName(), job.kind);
+      resume.addOption(option);
+    }
+  }
+  resume.action(async (dir: string, opts: { json: boolean; verbose: boolean } & Record<string, unknown>) => {
+    session.runDir = resolve(dir);
+    const job = jobFor(readRunHeader(dir).kind, dir);
+    const foreign = [...flagOwners].filter(([name, kind]) => kind !== job.kind && opts[name] !== undefined);
+    if (foreign.length > 0) throw new HeadroomError('usage', `${dir} is a ${job.kind} run: ${foreign.map(([name, kind]) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for ${kind} runs`).join('; ')}`);
+    await runToEnd(dir, 'resume', io, opts, job.resumeFlags?.settings(opts));
+  });
 
   program
     .command('status')
-    .description('state, chunks done/total, rows, errors')
+    .description('state, units done/total and the figures of a run of any kind, its errors')
     .argument('<dir>', 'run folder')
     .option('--json', 'one JSON object on stdout', false)
-    .action((dir: string, opts: { json: boolean }) => printStatus(runStatus(dir), opts.json, io));
+    .action((dir: string, opts: { json: boolean }) => printStatus(dir, opts.json, io));
 
   program
     .command('repair')
@@ -240,7 +136,7 @@ export function buildProgram(io: Io): Command {
     .option('--json', 'one JSON object on stdout', false)
     .action((dir: string, opts: { json: boolean }) => {
       session.runDir = resolve(dir);
-      printRepair(repairJournal(dir), dir, opts.json, io);
+      printRepair(repairJournal(dir, jobFor(readRunHeader(dir).kind, dir).records), dir, opts.json, io);
     });
 
   program
@@ -267,47 +163,7 @@ export function buildProgram(io: Io): Command {
       else for (const check of report.checks) io.stdout.write(`${check.ok ? 'ok  ' : 'FIX '} ${check.name.padEnd(22)} ${check.detail}${check.fix ? `\n      -> ${check.fix}` : ''}\n`);
     });
 
-  program
-    .command('demo')
-    .description('embed the built-in demo corpus with the default model (resumes if interrupted)')
-    .option('--json', 'one JSON object per line on stdout', false)
-    .action(async (opts: { json: boolean }) => {
-      if (!existsSync(DEMO_CORPUS)) {
-        throw new HeadroomError('usage', `the demo corpus ${DEMO_CORPUS} is missing: run \`npm run setup\``);
-      }
-      session.runDir = DEMO_RUN;
-      if (existsSync(join(DEMO_RUN, 'run.json')) && !isCurrentRun(DEMO_RUN)) rmSync(DEMO_RUN, { recursive: true, force: true });
-      const runDir = existsSync(join(DEMO_RUN, 'run.json'))
-        ? DEMO_RUN
-        : await createEmbedRun(DEMO_CORPUS, DEMO_RUN, { ...EMBED_DEFAULTS, models: ensembleEntries([{ model: DEFAULT_MODEL, device: 'auto' }], undefined), chunkSize: 500 });
-      await runToEnd(runDir, 'resume', reporterFor(opts.json, false, io), io, opts.json);
-      if (!opts.json) io.stderr.write(`demo output in ${DEMO_RUN} (delete it to run the demo again)\n`);
-    });
-
   return program;
-}
-
-interface EmbedCliOptions {
-  out: string;
-  model: string[];
-  weights?: number[];
-  ensembleMode?: EnsembleMode;
-  aggregate: Aggregate;
-  chunkSize: number;
-  batchSize: number | 'auto';
-  minBatch: number;
-  maxBatch: number;
-  maxBatchTokens?: number;
-  targetMemory: number;
-  vramLimit?: number;
-  oomPolicy: OomPolicy;
-  device: string[];
-  maxSeqLen?: number;
-  textField: string;
-  idField: string;
-  keepChunks: boolean;
-  json: boolean;
-  verbose: boolean;
 }
 
 /** What one invocation's commands share with main(): the run folder it works on, its signal guard. */
@@ -343,6 +199,7 @@ export async function main(argv: string[], raw: Io = { stdout: process.stdout, s
     (text) => io.stderr.write(`headroom: ${text}\n`),
   );
   try {
+    await loadJobModules();
     await buildProgram(io).parseAsync(argv, { from: 'user' });
     return EXIT_CODES.done;
   } catch (error) {

@@ -1,8 +1,9 @@
-/** `headroom serve`: the panel in a browser until Ctrl-C; runs and their workers stop with it. */
+/** `headroom serve`: the panel in a browser until Ctrl-C; runs and their runtimes stop with it. */
 import { join } from 'node:path';
 import { REPO_ROOT } from '../runtimePaths.js';
 import { serve } from '../server/server.js';
 import { RunManager } from '../panel/runManager.js';
+import { builtinFormDefaults, registerBuiltinJobs } from '../jobs/builtin.js';
 
 export const RENDERER_DIST = join(REPO_ROOT, 'renderer', 'dist');
 
@@ -10,7 +11,8 @@ export async function servePanel(
   options: { host: string; port: number; runsDir: string; allowRemote: boolean },
   io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream },
 ): Promise<void> {
-  const manager = new RunManager({ runsDir: options.runsDir });
+  registerBuiltinJobs();
+  const manager = new RunManager({ runsDir: options.runsDir, formDefaults: builtinFormDefaults() });
   let server;
   try {
     server = await serve({ ...options, manager, staticDir: RENDERER_DIST });

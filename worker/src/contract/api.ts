@@ -5,73 +5,22 @@
  * a call that is not here cannot be made.
  */
 import { z } from 'zod';
-import { Aggregate, DeviceRequest, EnsembleMode, OomPolicy } from './protocol.js';
+import { EMBED_KIND, EmbedRequest, EmbedSettings } from './jobs/embed.js';
+import { JobKindName, RunId, RunInfo } from './runs.js';
 
-/**
- * A run id names one folder directly inside the runs folder: letters, digits, . _ -,
- * not starting with a dot (so never `.`, `..` or a hidden folder), not ending with one
- * (Windows drops it), and not a Windows device name (CON, NUL, COM1, ...).
- */
-export const RunId = z
-  .string()
-  .regex(/^[A-Za-z0-9_-](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9_-])?$/, 'a run id is a folder name of 1 to 100 letters, digits, . _ -, not starting or ending with a dot')
-  .refine((id) => !/^(?:con|prn|aux|nul|com\d|lpt\d)(?:\.|$)/i.test(id), 'a run id cannot be a device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9)');
+export { RunId, RunInfo, RunState } from './runs.js';
+
 const RunRef = z.object({ runId: RunId }).strict();
 
-/** An ensemble weight: finite and bounded, so weighted rows stay finite in float32. */
-export const WEIGHT_MIN = 1e-6;
-export const WEIGHT_MAX = 1e6;
-export const Weight = z
-  .number('a weight is a number')
-  .min(WEIGHT_MIN, `a weight is at least ${WEIGHT_MIN}`)
-  .max(WEIGHT_MAX, `a weight is at most ${WEIGHT_MAX}`);
+/** The requests of the kinds this contract knows, by kind: checked at the gate; a kind it does not know is checked by its job. */
+export const JOB_REQUESTS: Record<string, z.ZodType> = { [EMBED_KIND]: EmbedRequest };
 
-export const RunState = z.enum(['created', 'running', 'paused', 'interrupted', 'failed', 'done']);
-export type RunState = z.infer<typeof RunState>;
+/** The settings a running run of each known kind takes (setPolicy): fields a known kind names are checked at the gate. */
+export const JOB_SETTINGS: Record<string, z.ZodObject> = { [EMBED_KIND]: EmbedSettings };
 
-export const RunInfo = z.object({
-  runId: RunId,
-  kind: z.literal('embed'),
-  status: RunState,
-  models: z.array(z.string()),
-  ensembleMode: EnsembleMode,
-  input: z.string(),
-  chunksDone: z.number().int().nonnegative(),
-  chunksTotal: z.number().int().nonnegative(),
-  rowsTotal: z.number().int().nonnegative(),
-  /** Documents cut at the model's max length; cut further to fit memory (`truncate` policy); encoded on the CPU (`cpu` policy). */
-  truncated: z.number().int().nonnegative(),
-  cutToFit: z.number().int().nonnegative(),
-  onCpu: z.number().int().nonnegative(),
-  device: z.string().nullable(),
-  createdAt: z.string(),
-  /** Bytes of the run folder on disk. */
-  diskBytes: z.number().int().nonnegative(),
-  errors: z.array(z.string()),
-});
-export type RunInfo = z.infer<typeof RunInfo>;
-
-export const StartRunSpec = z
-  .object({
-    input: z.string().min(1, 'choose an input file'),
-    models: z
-      .array(z.object({ model: z.string().min(1, 'name a model'), weight: Weight.optional(), device: DeviceRequest.default('auto') }).strict())
-      .min(1, 'add at least one model'),
-    ensembleMode: EnsembleMode.default('simultaneous'),
-    aggregate: Aggregate.default('concat'),
-    chunkSize: z.number('a whole number of documents').int('a whole number of documents').min(1, 'at least 1 document per chunk').default(1000),
-    batchSize: z.union([z.literal('auto'), z.number().int('a whole number of documents').min(1, 'at least 1 document per batch')]).default('auto'),
-    minBatch: z.number('a whole number of documents').int('a whole number of documents').min(1, 'at least 1').default(8),
-    maxBatch: z.number('a whole number of documents').int('a whole number of documents').min(1, 'at least 1').default(512),
-    targetMemory: z.number('a fraction').gt(0, 'above 0').max(1, 'at most 1').default(0.85),
-    vramLimitGiB: z.number('GiB').positive('above 0 GiB').nullable().default(null),
-    oomPolicy: OomPolicy.default('fail'),
-    textField: z.string().min(1).default('text'),
-    idField: z.string().min(1).default('id'),
-  })
-  .strict()
-  .refine((spec) => spec.minBatch <= spec.maxBatch, { message: 'the floor (min batch) is above the ceiling (max batch)', path: ['minBatch'] });
-export type StartRunSpec = z.input<typeof StartRunSpec>;
+/** startRun: which kind of job (embed unless named), and that kind's request, flat. */
+export const StartRunArgs = z.object({ kind: JobKindName.default(EMBED_KIND) }).catchall(z.unknown());
+export type StartRunArgs = z.input<typeof StartRunArgs>;
 
 export const GpuSample = z.object({
   at: z.number(),
@@ -107,14 +56,12 @@ export type DoctorReport = z.infer<typeof DoctorReport>;
 /** Every call: its arguments and its result. */
 export const CALLS = {
   listRuns: { args: z.object({}).strict(), result: z.array(RunInfo) },
-  startRun: { args: StartRunSpec, result: z.object({ runId: RunId }) },
+  startRun: { args: StartRunArgs, result: z.object({ runId: RunId }) },
   pauseRun: { args: RunRef, result: z.object({ ok: z.literal(true) }) },
   resumeRun: { args: RunRef, result: z.object({ ok: z.literal(true) }) },
   stopRun: { args: RunRef, result: z.object({ ok: z.literal(true) }) },
-  setPolicy: {
-    args: z.object({ runId: RunId, oom: OomPolicy.optional(), ensembleMode: EnsembleMode.optional() }).strict(),
-    result: z.object({ ok: z.literal(true) }),
-  },
+  /** Settings a run takes while it works (embed: oom, ensembleMode); its kind's settings schema checks the rest. */
+  setPolicy: { args: z.object({ runId: RunId }).catchall(z.unknown()), result: z.object({ ok: z.literal(true) }) },
   deleteCache: { args: RunRef, result: z.object({ freedBytes: z.number().int().nonnegative() }) },
   listGpus: { args: z.object({}).strict(), result: GpuSample },
   doctor: { args: z.object({}).strict(), result: DoctorReport },
@@ -129,8 +76,8 @@ export const CALL_NAMES = Object.keys(CALLS) as CallName[];
 export type CallArgs<N extends CallName> = z.input<(typeof CALLS)[N]['args']>;
 export type CallResult<N extends CallName> = z.infer<(typeof CALLS)[N]['result']>;
 
-/** A run's progress events as the panel receives them (the Engine's Progress, plus time). */
-export const RunEvent = z.object({ runId: RunId, at: z.number(), event: z.record(z.string(), z.unknown()).and(z.object({ kind: z.string() })) });
+/** A run's events as the panel receives them: its kind's event (contract/jobs/<kind>.ts types each), plus time. */
+export const RunEvent = z.object({ runId: RunId, jobKind: z.string(), at: z.number(), event: z.object({ kind: z.string() }).loose() });
 export type RunEvent = z.infer<typeof RunEvent>;
 
 export const EVENTS = {
@@ -161,11 +108,27 @@ export class ApiError extends Error {
 /** Validates a call by name; the one gate for every transport. */
 export function checkCall(name: string, args: unknown): { name: CallName; args: unknown } {
   if (!Object.hasOwn(CALLS, name)) throw new ApiError('unknown_call', `unknown call "${name}"`);
-  const call = CALLS[name as CallName];
-  const parsed = call.args.safeParse(args ?? {});
+  const checked = parseArgs(name, CALLS[name as CallName].args, args ?? {});
+  if (name === 'startRun') {
+    const { kind, ...request } = checked as { kind: string };
+    const schema = JOB_REQUESTS[kind];
+    if (schema) return { name, args: { kind, ...(parseArgs(name, schema, request) as object) } };
+  }
+  if (name === 'setPolicy') {
+    for (const [field, value] of Object.entries(checked as object)) {
+      const known = Object.values(JOB_SETTINGS).find((settings) => Object.hasOwn(settings.shape, field));
+      if (known) parseArgs(name, z.object({ [field]: known.shape[field] as z.ZodType }), { [field]: value });
+    }
+  }
+  return { name: name as CallName, args: checked };
+}
+
+/** Parses arguments with a schema, or throws bad_args naming every field that is wrong. */
+export function parseArgs(name: string, schema: z.ZodType, args: unknown): unknown {
+  const parsed = schema.safeParse(args);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'arguments'}: ${issue.message}`).join('; ');
     throw new ApiError('bad_args', `${name}: ${issues}`);
   }
-  return { name: name as CallName, args: parsed.data };
+  return parsed.data;
 }

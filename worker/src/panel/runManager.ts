@@ -1,37 +1,25 @@
 /**
- * The Engine as a service for the panel (Electron or `headroom serve`): the runs
- * in one runs folder, the ones running in this process with their controls, and
- * the events the panel draws. Runs execute in-process through executeRun, each
- * with its own Python worker, exactly as the CLI runs them.
+ * The panel's service (Electron or `headroom serve`): the runs in one runs folder,
+ * of any kind, the ones executing in this process with their controls, and the
+ * events the panel draws. Runs execute in-process through their job (jobs/job.ts),
+ * each with its own Python runtime, exactly as the CLI runs them.
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ApiError, StartRunSpec, type CallArgs, type CallName, type CallResult, type EventName, type EventPayload, type RunInfo, type RunState } from '../contract/api.js';
-import type { EnsembleMode, OomPolicy } from '../contract/protocol.js';
-import type { z } from 'zod';
-import { createEmbedRun, EMBED_DEFAULTS, executeRun, type Progress } from '../jobs/embed/embedRun.js';
-import { ensembleEntries } from '../jobs/embed/ensemble.js';
-import { RunControl } from '../jobs/embed/runControl.js';
-import { runStatus } from '../jobs/embed/runStatus.js';
+import { ApiError, parseArgs, StartRunArgs, type CallArgs, type CallName, type CallResult, type EventName, type EventPayload } from '../contract/api.js';
+import type { RunInfo } from '../contract/runs.js';
 import { asHeadroomError } from '../errors.js';
+import type { AnyJob, JobEvent } from '../jobs/job.js';
+import { findJob } from '../jobs/registry.js';
 import { acquireLock, describeOwner, readLock } from '../runs/lock.js';
-import { readManifest, runPaths } from '../runs/manifest.js';
-import { DEFAULT_MODEL, DEMO_CORPUS } from '../jobs/embed/defaults.js';
+import { runFiles } from '../runs/manifest.js';
+import { isRunId, resolveRunDir, showId } from '../runs/runFolder.js';
 import { runDoctor } from './doctor.js';
 import { GpuMonitor } from './gpuMonitor.js';
-import { isRunId, resolveRunDir, showId } from '../runs/runFolder.js';
-
-interface LiveRun {
-  control: RunControl;
-  abort: AbortController;
-  paused: boolean;
-  workerPid: number | null;
-  allocated: number | null;
-  device: string | null;
-  done: Promise<void>;
-}
+import { LiveRun } from './liveRun.js';
+import { folderBytes, RunInfoCache } from './runInfo.js';
 
 export interface RunManagerOptions {
   runsDir: string;
@@ -43,6 +31,8 @@ export interface RunManagerOptions {
   chooseInputFile?: () => Promise<{ path: string | null }>;
   /** Runs this panel executes at once (each has its own Python runtime); default HEADROOM_MAX_RUNS, else 4. */
   maxRuns?: number;
+  /** What the New run form starts from (the embed demo corpus and default model); set by the entry point. */
+  formDefaults?: { demoCorpus: string | null; defaultModel: string };
 }
 
 const DEFAULT_MAX_RUNS = 4;
@@ -52,28 +42,16 @@ function maxRunsFrom(env: NodeJS.ProcessEnv): number {
   return Number.isSafeInteger(n) && n >= 1 ? n : DEFAULT_MAX_RUNS;
 }
 
-function folderBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-    try {
-      const stat = lstatSync(join(dir, name)); // a symlink inside counts as itself, never as what it points to
-      if (stat.isFile()) total += stat.size;
-    } catch {
-      /* removed while we looked */
-    }
-  }
-  return total;
-}
-
 export class RunManager {
   readonly runsDir: string;
   private readonly live = new Map<string, LiveRun>();
   /** startRun calls still reading their input: they count toward maxRuns too. */
   private starting = 0;
-  /** Changes asked for while a run was not running: applied when it resumes. */
-  private readonly pending = new Map<string, { oomPolicy?: OomPolicy; ensembleMode?: EnsembleMode }>();
+  /** Settings asked for while a run was not running: applied when it resumes. */
+  private readonly pending = new Map<string, Record<string, unknown>>();
   private readonly events = new EventEmitter();
   private readonly monitor: GpuMonitor;
+  private readonly infos = new RunInfoCache((runId) => this.runDir(runId));
 
   constructor(private readonly options: RunManagerOptions) {
     this.runsDir = resolve(options.runsDir);
@@ -104,36 +82,17 @@ export class RunManager {
    */
   private refuseForeignOwner(runId: string, dir: string, action: string): void {
     if (this.live.has(runId)) return;
-    const lock = readLock(runPaths(dir).lock);
+    const lock = readLock(runFiles(dir).lock);
     if (lock?.verdict.live && lock.owner) {
       throw new ApiError('busy', `run ${showId(runId)} is in use by ${describeOwner(lock.owner)}: cannot ${action} it from here; wait for it to finish, or stop it there`);
     }
   }
 
+  /** A run as the panel lists it: from the cache while it executes here, else from disk. */
   info(runId: string): RunInfo {
-    const dir = this.runDir(runId);
-    const report = runStatus(dir);
-    const manifest = readManifest(dir);
     const live = this.live.get(runId);
-    const status: RunState = live ? (live.paused ? 'paused' : 'running') : report.status === 'running' ? 'running' : report.status;
-    return {
-      runId,
-      kind: 'embed',
-      status,
-      models: manifest.spec.models.map((entry) => entry.model),
-      ensembleMode: report.ensembleMode as EnsembleMode,
-      input: report.input,
-      chunksDone: report.chunksDone,
-      chunksTotal: report.chunksTotal,
-      rowsTotal: manifest.input.rows,
-      truncated: report.truncated,
-      cutToFit: report.cutToFit,
-      onCpu: report.onCpu,
-      device: live?.device ?? report.device,
-      createdAt: manifest.createdAt,
-      diskBytes: folderBytes(dir),
-      errors: report.errors,
-    };
+    const info = live ? this.infos.get(runId) : this.infos.refresh(runId);
+    return live ? { ...info, status: live.status } : info;
   }
 
   listRuns(): CallResult<'listRuns'> {
@@ -141,23 +100,25 @@ export class RunManager {
     const ids = readdirSync(this.runsDir, { withFileTypes: true })
       .filter((entry) => entry.isDirectory() && isRunId(entry.name) && existsSync(join(this.runsDir, entry.name, 'run.json')))
       .map((entry) => entry.name);
-    const runs: RunInfo[] = [];
-    for (const runId of ids) {
-      try {
-        runs.push(this.info(runId));
-      } catch {
-        /* a folder of another Headroom version, or half-written: not listed */
-      }
-    }
-    return runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    return ids.map((runId) => this.info(runId)).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  private jobOf(runId: string): AnyJob {
+    const info = this.info(runId);
+    const job = info.known ? findJob(info.kind) : undefined;
+    if (!job) throw new ApiError('bad_input', `run ${showId(runId)}: ${info.errors[0] ?? `unknown kind "${info.kind}"`}`);
+    return job;
   }
 
   async startRun(args: CallArgs<'startRun'>): Promise<CallResult<'startRun'>> {
-    const spec = StartRunSpec.parse(args);
+    const { kind, ...rest } = StartRunArgs.parse(args);
+    const job = findJob(kind);
+    if (!job) throw new ApiError('bad_args', `startRun: there is no job of kind "${kind}"`);
+    const request = parseArgs('startRun', job.request, rest);
     this.refuseOverCapacity();
     this.starting += 1;
     try {
-      return await this.createAndLaunch(spec);
+      return await this.createAndLaunch(job, request);
     } finally {
       this.starting -= 1;
     }
@@ -171,59 +132,46 @@ export class RunManager {
     }
   }
 
-  private async createAndLaunch(spec: z.output<typeof StartRunSpec>): Promise<CallResult<'startRun'>> {
+  private async createAndLaunch(job: AnyJob, request: unknown): Promise<CallResult<'startRun'>> {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-    const runId = `embed-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+    const runId = `${job.kind}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
     try {
-      const weights = spec.models.map((entry) => entry.weight);
-      if (weights.some((w) => w === undefined) && weights.some((w) => w !== undefined)) {
-        throw new ApiError('bad_args', 'startRun: give every model a weight, or none (equal weights)');
-      }
-      const { input, models, ...settings } = spec;
-      await createEmbedRun(input, join(this.runsDir, runId), {
-        ...EMBED_DEFAULTS,
-        ...settings,
-        models: ensembleEntries(
-          models.map((entry) => ({ model: entry.model, device: entry.device })),
-          weights.every((w) => w !== undefined) ? (weights as number[]) : undefined,
-        ),
-      }, { python: this.options.python, env: this.options.env });
+      await job.create(request, join(this.runsDir, runId), { python: this.options.python, env: this.options.env });
     } catch (error) {
       if (error instanceof ApiError) throw error;
       const failure = asHeadroomError(error);
-      throw new ApiError(failure.kind === 'internal' ? 'internal' : 'bad_input', failure.message);
+      throw new ApiError(failure.kind === 'internal' ? 'internal' : failure.kind === 'usage' ? 'bad_args' : 'bad_input', failure.message);
     }
-    this.launch(runId, 'embed');
+    this.launch(runId, job, 'start');
     return { runId };
   }
 
-  private launch(runId: string, command: 'embed' | 'resume'): void {
+  private launch(runId: string, job: AnyJob, command: 'start' | 'resume'): void {
     const dir = this.runDir(runId);
-    const live: LiveRun = { control: new RunControl(), abort: new AbortController(), paused: false, workerPid: null, allocated: null, device: null, done: Promise.resolve() };
+    const live = new LiveRun();
     this.live.set(runId, live);
-    const changes = this.pending.get(runId) ?? {};
+    const settings = this.pending.get(runId);
     this.pending.delete(runId);
-    const onProgress = (event: Progress): void => {
-      if (event.kind === 'worker') live.workerPid = event.pid;
-      if (event.kind === 'memory') live.allocated = event.allocated;
-      if (event.kind === 'pass' && event.phase === 'started') live.device = event.device;
-      if (event.kind === 'paused' || event.kind === 'resumed') {
-        live.paused = event.kind === 'paused';
-        this.publishStatus(runId);
-      }
-      this.emit('runEvent', { runId, at: Date.now(), event: { ...event } });
-      if (event.kind === 'chunk' || event.kind === 'started') this.publishStatus(runId);
+    const onEvent = (event: JobEvent): void => {
+      const moved = live.apply(event);
+      this.emit('runEvent', { runId, jobKind: job.kind, at: Date.now(), event: { ...event } });
+      // A session's start is read from disk once; every other event is folded into the cached info.
+      const info = event.kind === 'started' ? this.infos.refresh(runId) : this.infos.apply(runId, event);
+      if (info || moved) this.publishStatus(runId);
     };
-    live.done = executeRun(dir, { command, control: live.control, signal: live.abort.signal, onProgress, python: this.options.python, env: this.options.env, ...changes })
+    live.done = job
+      .execute(dir, { command, control: live.control, signal: live.abort.signal, report: onEvent, settings, python: this.options.python, env: this.options.env })
       .then(
         () => undefined,
         (error: unknown) => {
           const failure = asHeadroomError(error);
-          this.emit('runEvent', { runId, at: Date.now(), event: { kind: 'log', line: `run ended: ${failure.message}` } });
+          this.emit('runEvent', { runId, jobKind: job.kind, at: Date.now(), event: { kind: 'log', line: `run ended: ${failure.message}` } });
         },
       )
       .finally(() => {
+        live.end();
         this.live.delete(runId);
+        this.infos.refresh(runId);
         this.publishStatus(runId);
       });
     this.publishStatus(runId);
@@ -254,10 +202,10 @@ export class RunManager {
       return { ok: true };
     }
     this.refuseForeignOwner(runId, dir, 'resume');
-    const { status } = this.info(runId);
-    if (status === 'done') throw new ApiError('busy', `run ${showId(runId)} is already complete`);
+    const job = this.jobOf(runId);
+    if (this.info(runId).status === 'done') throw new ApiError('busy', `run ${showId(runId)} is already complete`);
     this.refuseOverCapacity();
-    this.launch(runId, 'resume');
+    this.launch(runId, job, 'resume');
     return { ok: true };
   }
 
@@ -266,20 +214,17 @@ export class RunManager {
     const live = this.live.get(runId);
     this.refuseForeignOwner(runId, dir, 'stop');
     if (!live) throw new ApiError('busy', `run ${showId(runId)} is not running`);
-    live.abort.abort();
+    live.stop();
     return { ok: true };
   }
 
-  setPolicy({ runId, oom, ensembleMode }: CallArgs<'setPolicy'>): CallResult<'setPolicy'> {
+  setPolicy({ runId, ...asked }: CallArgs<'setPolicy'>): CallResult<'setPolicy'> {
     const dir = this.runDir(runId);
     const live = this.live.get(runId);
     this.refuseForeignOwner(runId, dir, 'change');
-    if (live) {
-      if (oom) live.control.setOomPolicy(oom);
-      if (ensembleMode) live.control.setEnsembleMode(ensembleMode);
-    } else {
-      this.pending.set(runId, { ...this.pending.get(runId), ...(oom ? { oomPolicy: oom } : {}), ...(ensembleMode ? { ensembleMode } : {}) });
-    }
+    const settings = parseArgs('setPolicy', this.jobOf(runId).settings, asked) as Record<string, unknown>;
+    if (live) live.control.change(settings);
+    else this.pending.set(runId, { ...this.pending.get(runId), ...Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined)) });
     return { ok: true };
   }
 
@@ -294,7 +239,7 @@ export class RunManager {
     const freedBytes = folderBytes(dir);
     let lock: ReturnType<typeof acquireLock>;
     try {
-      lock = acquireLock(runPaths(dir).lock, dir);
+      lock = acquireLock(runFiles(dir).lock, dir);
     } catch (error) {
       const failure = asHeadroomError(error);
       throw new ApiError(failure.kind === 'busy' ? 'busy' : 'internal', `cannot delete run ${showId(runId)}: ${failure.message}`);
@@ -306,6 +251,7 @@ export class RunManager {
       lock.release();
       throw new ApiError('internal', `cannot delete run ${showId(runId)}: ${asHeadroomError(error).message}`);
     }
+    this.infos.forget(runId);
     try {
       rmSync(trash, { recursive: true, force: true });
     } catch (error) {
@@ -323,11 +269,12 @@ export class RunManager {
   }
 
   defaults(): CallResult<'defaults'> {
-    return { demoCorpus: existsSync(DEMO_CORPUS) ? DEMO_CORPUS : null, defaultModel: DEFAULT_MODEL, runsDir: this.runsDir, desktop: this.options.chooseInputFile !== undefined };
+    const form = this.options.formDefaults ?? { demoCorpus: null, defaultModel: '' };
+    return { demoCorpus: form.demoCorpus, defaultModel: form.defaultModel, runsDir: this.runsDir, desktop: this.options.chooseInputFile !== undefined };
   }
 
   private workers(): { runId: string; pid: number; device: string | null; allocated: number | null }[] {
-    return [...this.live.entries()].flatMap(([runId, live]) => (live.workerPid === null ? [] : [{ runId, pid: live.workerPid, device: live.device, allocated: live.allocated }]));
+    return [...this.live.entries()].flatMap(([runId, live]) => (live.runtimePid === null ? [] : [{ runId, pid: live.runtimePid, device: this.infos.get(runId).device, allocated: live.allocated }]));
   }
 
   /** A call already checked against the contract (checkCall): the one switch every transport uses. */
@@ -348,10 +295,10 @@ export class RunManager {
     return handlers[name](args as never);
   }
 
-  /** Stops every run and its worker (the app is quitting). */
+  /** Stops every run and its runtime (the app is quitting). */
   async close(): Promise<void> {
     this.monitor.stop();
-    for (const live of this.live.values()) live.abort.abort();
+    for (const live of this.live.values()) live.stop();
     await Promise.all([...this.live.values()].map((live) => live.done));
   }
 }

@@ -9,10 +9,20 @@ import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, r
 import { dirname } from 'node:path';
 import { HeadroomError } from '../errors.js';
 import { redactDeep } from '../redact.js';
-import { JournalRecord, type NewRecord } from './records.js';
+import type { z } from 'zod';
 
-export interface JournalContents {
-  records: JournalRecord[];
+/** What every journal line is, whatever the kind: a typed record with its time; each kind's schema says the rest. */
+export interface BaseRecord {
+  type: string;
+  at: string;
+}
+export type RecordSchema<R extends BaseRecord> = z.ZodType<R>;
+type WithoutAt<T> = T extends unknown ? Omit<T, 'at'> : never;
+/** A record as a caller appends it: the journal stamps `at`. */
+export type NewRecord<R extends BaseRecord> = WithoutAt<R>;
+
+export interface JournalContents<R extends BaseRecord = BaseRecord> {
+  records: R[];
   /** Bytes of a torn last line, if any (not yet trimmed when read-only). */
   tornBytes: number;
 }
@@ -25,15 +35,15 @@ export interface DamagedLine {
   reason: string;
 }
 
-export interface JournalScan extends JournalContents {
+export interface JournalScan<R extends BaseRecord = BaseRecord> extends JournalContents<R> {
   /** Each complete line with its record, or why it is not one. */
-  lines: ({ line: number; text: string; record: JournalRecord } | DamagedLine)[];
+  lines: ({ line: number; text: string; record: R } | DamagedLine)[];
   /** The torn last line itself ('' when there is none). */
   torn: string;
 }
 
 /** Reads every line, keeping damaged ones apart instead of stopping at the first. */
-export function scanJournal(path: string): JournalScan {
+export function scanJournal<R extends BaseRecord>(path: string, schema: RecordSchema<R>): JournalScan<R> {
   if (!existsSync(path)) return { records: [], tornBytes: 0, lines: [], torn: '' };
   const data = readFileSync(path);
   const end = data.lastIndexOf(0x0a) + 1;
@@ -42,14 +52,14 @@ export function scanJournal(path: string): JournalScan {
     .toString('utf8')
     .split('\n')
     .slice(0, -1)
-    .map((line, i): JournalScan['lines'][number] => {
+    .map((line, i): JournalScan<R>['lines'][number] => {
       let value: unknown;
       try {
         value = JSON.parse(line);
       } catch {
         return { line: i + 1, text: line, reason: 'not valid JSON' };
       }
-      const parsed = JournalRecord.safeParse(value);
+      const parsed = schema.safeParse(value);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         return { line: i + 1, text: line, reason: `not a journal record (${issue ? `${issue.path.join('.') || 'record'}: ${issue.message}` : 'unknown shape'})` };
@@ -61,8 +71,8 @@ export function scanJournal(path: string): JournalScan {
   return { records, tornBytes: torn.length, lines, torn: torn.toString('utf8') };
 }
 
-export function readJournal(path: string): JournalContents {
-  const scan = scanJournal(path);
+export function readJournal<R extends BaseRecord>(path: string, schema: RecordSchema<R>): JournalContents<R> {
+  const scan = scanJournal(path, schema);
   const damaged = scan.lines.filter((entry): entry is DamagedLine => !('record' in entry));
   if (damaged.length > 0) {
     const first = damaged[0]!;
@@ -76,16 +86,17 @@ export function readJournal(path: string): JournalContents {
   return { records: scan.records, tornBytes: scan.tornBytes };
 }
 
-export class Journal {
+export class Journal<R extends BaseRecord = BaseRecord> {
   private constructor(
     private readonly fd: number,
     private size: number,
-    readonly records: JournalRecord[],
+    readonly records: R[],
+    private readonly schema: RecordSchema<R>,
   ) {}
 
   /** Opens for appending (the caller holds the run's lock), trimming a torn tail. */
-  static open(path: string): Journal {
-    const { records, tornBytes } = readJournal(path);
+  static open<R extends BaseRecord>(path: string, schema: RecordSchema<R>): Journal<R> {
+    const { records, tornBytes } = readJournal(path, schema);
     const fd = openSync(path, 'a+');
     let size = fstatSync(fd).size;
     if (tornBytes > 0) {
@@ -93,11 +104,11 @@ export class Journal {
       ftruncateSync(fd, size);
       fsyncSync(fd);
     }
-    return new Journal(fd, size, records);
+    return new Journal(fd, size, records, schema);
   }
 
-  append(record: NewRecord): JournalRecord {
-    const full = JournalRecord.parse(redactDeep({ ...record, at: new Date().toISOString() }));
+  append(record: NewRecord<R>): R {
+    const full = this.schema.parse(redactDeep({ ...record, at: new Date().toISOString() }));
     const line = Buffer.from(`${JSON.stringify(full)}\n`, 'utf8');
     try {
       for (let written = 0; written < line.length; ) written += writeSync(this.fd, line, written);

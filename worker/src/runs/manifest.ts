@@ -1,110 +1,51 @@
-/** run.json: the spec and the versions that made the run; written once. */
+/**
+ * run.json, whatever the kind: written once, when the run is created, tagged with
+ * its kind (and the kind's run format). This module reads the tag; the kind's job
+ * parses the rest with its own schema (see jobs/job.ts).
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { Weight } from '../contract/api.js';
-import { Aggregate, DeviceRequest, EnsembleMode, ModelFingerprint, ModelSource, OomPolicy } from '../contract/protocol.js';
 import { HeadroomError } from '../errors.js';
 import { redactDeep } from '../redact.js';
 import { writeFileAtomic } from './atomicFile.js';
 import { fieldLine, jsonErrorPlace } from './jsonPlace.js';
 
-/** One model of an ensemble (a one-model run is an ensemble of one). */
-export const ModelEntry = z.object({
-  model: z.string().min(1),
-  /** Folder-safe and unique within the run: chunks/<key>/. */
-  key: z.string().regex(/^[A-Za-z0-9._-]+$/),
-  /** Finite and bounded, so a weighted row can never overflow float32. */
-  weight: Weight,
-  /** Where this model's pass runs: auto picks the least-loaded GPU with room, else the CPU. */
-  device: DeviceRequest,
-});
-export type ModelEntry = z.infer<typeof ModelEntry>;
-
-export const EmbedSpec = z.object({
-  models: z.array(ModelEntry).min(1),
-  ensembleMode: EnsembleMode,
-  aggregate: Aggregate,
-  chunkSize: z.number().int().positive(),
-  /** 'auto': token-budget batches sized from memory; a number: fixed batches. */
-  batchSize: z.union([z.literal('auto'), z.number().int().positive()]),
-  minBatch: z.number().int().positive(),
-  maxBatch: z.number().int().positive(),
-  maxBatchTokens: z.number().int().positive().nullable(),
-  targetMemory: z.number().gt(0).max(1),
-  /** GiB; caps the worker's GPU memory. */
-  vramLimitGiB: z.number().positive().nullable(),
-  oomPolicy: OomPolicy,
-  maxSeqLen: z.number().int().positive().nullable(),
-  textField: z.string().min(1),
-  idField: z.string().min(1),
-  keepChunks: z.boolean(),
-});
-export type EmbedSpec = z.infer<typeof EmbedSpec>;
-
-/** Which files a model of the run was, when the run was created (see jobs/embed/modelIdentity.ts). */
-export const ModelIdentity = z.object({ key: z.string(), source: ModelSource, ...ModelFingerprint.shape });
-export type ModelIdentity = z.infer<typeof ModelIdentity>;
-
-/** The run format this Headroom reads and writes. */
-export const RUN_FORMAT = 3;
-
-export const RunManifest = z.object({
-  /** 3: model fingerprints; 2: ensembles (models[]); 1: Headroom 0.1 before ensembles. */
-  format: z.literal(RUN_FORMAT),
-  kind: z.literal('embed'),
-  createdAt: z.string(),
-  input: z.object({
-    path: z.string(),
-    sha256: z.string(),
-    bytes: z.number().int().nonnegative(),
-    rows: z.number().int().positive(),
-  }),
-  spec: EmbedSpec,
-  /** One per spec.models entry, same order: a resume with other files is refused. */
-  models: z.array(ModelIdentity).min(1),
-  chunks: z.number().int().positive(),
-  versions: z.object({ headroom: z.string(), node: z.string() }),
-}).refine((manifest) => manifest.models.map((model) => model.key).join('\0') === manifest.spec.models.map((entry) => entry.key).join('\0'), {
-  path: ['models'],
-  message: 'one fingerprint per model of spec.models, in the same order',
-});
-export type RunManifest = z.infer<typeof RunManifest>;
-
-export const runPaths = (runDir: string) => ({
+/** The files every run folder has. */
+export const runFiles = (runDir: string) => ({
   manifest: join(runDir, 'run.json'),
   journal: join(runDir, 'journal.jsonl'),
   lock: join(runDir, 'lock'),
-  chunks: join(runDir, 'chunks'),
-  embeddings: join(runDir, 'embeddings.npy'),
-  ids: join(runDir, 'ids.txt'),
 });
 
-export function chunkFile(modelKey: string, index: number): string {
-  return join('chunks', modelKey, `chunk-${String(index).padStart(6, '0')}.npy`);
+/** What every run.json says first: which kind made it, in which format of that kind, and when. */
+export const RunHeader = z.object({ format: z.number().int().positive(), kind: z.string().min(1), createdAt: z.string() }).loose();
+export type RunHeader = z.infer<typeof RunHeader>;
+
+interface ManifestText {
+  path: string;
+  text: string;
+  raw: unknown;
 }
 
-export function readManifest(runDir: string): RunManifest {
-  const path = runPaths(runDir).manifest;
-  if (!existsSync(path)) {
-    throw new HeadroomError('usage', `${runDir} is not a Headroom run (no run.json)`);
-  }
+function readManifestText(runDir: string): ManifestText {
+  const path = runFiles(runDir).manifest;
+  if (!existsSync(path)) throw new HeadroomError('usage', `${runDir} is not a Headroom run (no run.json)`);
   let text: string;
-  let raw: unknown;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new HeadroomError('bad_input', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
   try {
-    raw = JSON.parse(text);
+    return { path, text, raw: JSON.parse(text) };
   } catch (error) {
     throw new HeadroomError('bad_input', `${path} is damaged: not valid JSON at ${jsonErrorPlace(text, error)}; run.json is written once, when the run is created: restore it or start a new run`);
   }
-  if (typeof raw === 'object' && raw !== null && 'format' in raw && raw.format !== RUN_FORMAT) {
-    throw new HeadroomError('usage', `${runDir} was made by another version of Headroom (run format ${String(raw.format)}, this one reads ${RUN_FORMAT}): start a new run`);
-  }
-  const parsed = RunManifest.safeParse(raw);
+}
+
+function parseWith<T>({ path, text, raw }: ManifestText, schema: z.ZodType<T>): T {
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const line = fieldLine(text, issue.path);
@@ -113,6 +54,21 @@ export function readManifest(runDir: string): RunManifest {
   return parsed.data;
 }
 
-export function writeManifest(runDir: string, manifest: RunManifest): void {
-  writeFileAtomic(runPaths(runDir).manifest, `${JSON.stringify(redactDeep(manifest), null, 2)}\n`);
+/** The kind tag of a run folder, or why it has none. */
+export function readRunHeader(runDir: string): RunHeader {
+  return parseWith(readManifestText(runDir), RunHeader);
+}
+
+/** The whole manifest of a kind in the format it reads; another format is another Headroom's run. */
+export function readKindManifest<T>(runDir: string, schema: z.ZodType<T>, format: number): T {
+  const manifest = readManifestText(runDir);
+  const { raw } = manifest;
+  if (typeof raw === 'object' && raw !== null && 'format' in raw && raw.format !== format) {
+    throw new HeadroomError('usage', `${runDir} was made by another version of Headroom (run format ${String(raw.format)}, this one reads ${format}): start a new run`);
+  }
+  return parseWith(manifest, schema);
+}
+
+export function writeManifest(runDir: string, manifest: RunHeader): void {
+  writeFileAtomic(runFiles(runDir).manifest, `${JSON.stringify(redactDeep(manifest), null, 2)}\n`);
 }

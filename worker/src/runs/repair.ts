@@ -10,9 +10,9 @@ import { resolve } from 'node:path';
 import { HeadroomError } from '../errors.js';
 import { fsyncDir, writeFileAtomic } from './atomicFile.js';
 import { checkWritable } from './debris.js';
-import { scanJournal } from './journal.js';
+import { scanJournal, type BaseRecord, type RecordSchema } from './journal.js';
 import { acquireLock } from './lock.js';
-import { runPaths } from './manifest.js';
+import { runFiles } from './manifest.js';
 
 export interface RepairReport {
   journal: string;
@@ -22,14 +22,15 @@ export interface RepairReport {
   kept: number;
 }
 
-export function repairJournal(runDirArg: string): RepairReport {
+/** `records`: the run's kind's journal schema (a line it does not accept is damaged). */
+export function repairJournal(runDirArg: string, records: RecordSchema<BaseRecord>): RepairReport {
   const runDir = resolve(runDirArg);
-  const paths = runPaths(runDir);
+  const paths = runFiles(runDir);
   if (!existsSync(paths.journal)) throw new HeadroomError('usage', `${runDir} has no journal.jsonl: nothing to repair`);
   checkWritable(runDir);
   const lock = acquireLock(paths.lock, runDir);
   try {
-    const scan = scanJournal(paths.journal);
+    const scan = scanJournal(paths.journal, records);
     const kept = scan.lines.flatMap((entry) => ('record' in entry ? [entry.text] : []));
     const moved = scan.lines.flatMap((entry) => ('record' in entry ? [] : [entry]));
     if (scan.torn !== '') moved.push({ line: scan.lines.length + 1, text: scan.torn, reason: 'torn last line (no newline)' });

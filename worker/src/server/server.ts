@@ -21,7 +21,7 @@ import type { RunManager } from '../panel/runManager.js';
 import { connect, MAX_MESSAGE_BYTES } from './apiSocket.js';
 import { allowedHosts, hostOf, isLoopback, urlHost } from './hosts.js';
 import { parseTarget } from './requestTarget.js';
-import { assetFile, CONTENT_SECURITY_POLICY, CONTENT_TYPES } from './webAssets.js';
+import { assetFile, CONTENT_SECURITY_POLICY, CONTENT_TYPES } from '../assets/webAssets.js';
 
 export { isLoopback } from './hosts.js';
 

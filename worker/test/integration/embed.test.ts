@@ -55,13 +55,13 @@ describe('headroom embed', () => {
     const result = await cli(embedArgs(corpus, out, ['--chunk-size', '20', '--json', '--keep-chunks']));
     expect(result.exitCode).toBe(0);
     const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string; rows?: number });
-    expect(events.map((e) => e.event)).toEqual(['started', 'worker', 'pass', 'chunk', 'chunk', 'chunk', 'pass', 'summary']);
+    expect(events.map((e) => e.event)).toEqual(['started', 'runtime', 'pass', 'chunk', 'chunk', 'chunk', 'pass', 'summary']);
     expect(events.at(-1)?.rows).toBe(60);
     const chunk = ofType(records(out), 'chunk_done')[0]!;
     expect(existsSync(join(out, chunk.file))).toBe(true);
 
     const status = JSON.parse((await cli(['status', out, '--json'])).stdout) as Record<string, unknown>;
-    expect(status).toMatchObject({ status: 'done', chunksDone: 3, chunksTotal: 3, rowsDone: 60, owner: null, errors: [] });
+    expect(status).toMatchObject({ kind: 'embed', status: 'done', unitsDone: 3, unitsTotal: 3, rowsDone: 60, owner: null, errors: [] });
     const again = await cli(['resume', out, '--json']);
     expect(again.exitCode).toBe(0); // a finished run resumes to its summary, doing nothing
     expect(ofType(records(out), 'session_started')).toHaveLength(1);

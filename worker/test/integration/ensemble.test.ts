@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createEmbedRun, EMBED_DEFAULTS, executeRun, type EmbedOptions, type Progress } from '../../src/jobs/embed/embedRun.js';
 import { ensembleEntries } from '../../src/jobs/embed/ensemble.js';
-import { RunControl } from '../../src/jobs/embed/runControl.js';
+import { RunControl } from '../../src/runs/runControl.js';
+import type { EmbedSettings } from '../../src/contract/jobs/embed.js';
 import { childPids, cli, makeCorpus, maxAbsDiff, ofType, readMatrix, records, startCli, tempDir, tinyModel, waitFor, type Matrix } from '../helpers.js';
 
 const MODELS = (): string[] => [tinyModel(), inject('otherTinyModel'), inject('wideTinyModel')];
@@ -155,18 +156,18 @@ describe('ensembles', () => {
   it('switches a paused simultaneous run to sequential; it completes with the same matrix', async () => {
     process.env.HEADROOM_CACHE_DIR = join(dir, 'cache-in-process');
     const out = await createEmbedRun(corpus, join(dir, 'switched'), spec('simultaneous'));
-    const control = new RunControl();
+    const control = new RunControl<EmbedSettings>();
     const seen: Progress[] = [];
     let switched = false;
     const summary = await executeRun(out, {
-      command: 'embed',
+      command: 'start',
       control,
-      onProgress: (event) => {
+      report: (event) => {
         seen.push(event);
         if (event.kind === 'chunk' && !control.paused && !switched) control.pause();
         if (event.kind === 'paused' && !switched) {
           switched = true;
-          control.setEnsembleMode('sequential');
+          control.change({ ensembleMode: 'sequential' });
           control.resume();
         }
       },
@@ -248,10 +249,10 @@ describe('ensembles', () => {
     let cmdline = '';
     let environ = '';
     await executeRun(out, {
-      command: 'embed',
+      command: 'start',
       env: { ...process.env, HF_TOKEN: token },
-      onProgress: (event) => {
-        if (event.kind === 'worker') {
+      report: (event) => {
+        if (event.kind === 'runtime') {
           cmdline = readFileSync(`/proc/${event.pid}/cmdline`, 'utf8');
           environ = readFileSync(`/proc/${event.pid}/environ`, 'utf8');
         }

@@ -27,7 +27,7 @@ function watchWorkers(child: ResultPromise): { pids: number[]; lines: string[] }
       seen.lines.push(line);
       if (!line.startsWith('{')) continue;
       const event = JSON.parse(line) as { event: string; pid?: number };
-      if (event.event === 'worker') seen.pids.push(event.pid!);
+      if (event.event === 'runtime') seen.pids.push(event.pid!);
     }
   });
   return seen;

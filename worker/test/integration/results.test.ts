@@ -7,7 +7,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { JournalRecord } from '../../src/runs/records.js';
+import type { JournalRecord } from '../../src/jobs/embed/records.js';
 import { cli, embedArgs, makeCorpus, maxAbsDiff, ofType, readMatrix, records, tempDir, tinyModel } from '../helpers.js';
 
 const CHUNKS = ['--chunk-size', '10'];

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { serve, type RunningServer } from '../../src/server/server.js';
 import { RunManager } from '../../src/panel/runManager.js';
-import { cli, isAlive, startCli, tempDir } from '../helpers.js';
+import { isAlive, startCli, tempDir } from '../helpers.js';
 import { ApiClient, rawExchange } from '../server/fuzzInputs.js';
 
 let server: RunningServer;
@@ -119,7 +119,7 @@ describe('headroom serve', () => {
     expect(missing).toMatchObject({ ok: false, error: { code: 'bad_input' } });
     expect(missing.error?.message).toMatch(/nope\.jsonl/);
     const partial = await call(socket, 'startRun', { input: join(runsDir, 'x.jsonl'), models: [{ model: 'a', weight: 1 }, { model: 'b' }] });
-    expect(partial).toMatchObject({ ok: false, error: { code: 'bad_args', message: 'startRun: give every model a weight, or none (equal weights)' } });
+    expect(partial).toMatchObject({ ok: false, error: { code: 'bad_args', message: 'startRun: models: give every model a weight, or none (equal weights)' } });
     expect(await call(socket, 'rmEverything', {})).toMatchObject({ ok: false, error: { code: 'unknown_call', message: 'unknown call "rmEverything"' } });
     expect(await call(socket, '__proto__', {})).toMatchObject({ ok: false, error: { code: 'unknown_call' } });
     expect(existsSync(runsDir) ? readdirSync(runsDir) : []).toEqual([]);
@@ -215,17 +215,5 @@ describe('the headroom serve process', () => {
       child.kill('SIGTERM');
       await child;
     }
-  });
-});
-
-describe('headroom doctor', () => {
-  it('checks Python, torch, the default model, nvidia-smi and disk, and says what to fix', async () => {
-    const result = await cli(['doctor', '--json', '--runs-dir', runsDir]);
-    expect(result.exitCode, result.stderr).toBe(0);
-    const report = JSON.parse(result.stdout) as { checks: { name: string; ok: boolean; fix: string | null }[] };
-    const byName = Object.fromEntries(report.checks.map((check) => [check.name, check]));
-    expect(Object.keys(byName)).toEqual(['Python', 'torch', 'sentence-transformers', 'CUDA', 'Default model', 'nvidia-smi', 'Disk space']);
-    expect(byName.Python!.ok && byName.torch!.ok && byName['Default model']!.ok).toBe(true);
-    for (const check of report.checks) expect(check.ok || (check.fix !== null && check.fix.length > 10)).toBe(true);
   });
 });

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkCall, CALL_NAMES } from '../../src/contract/api.js';
 import { GpuMonitor, parseNvidiaSmi } from '../../src/panel/gpuMonitor.js';
-import { defaultRunsDir } from '../../src/runs/runsDir.js';
 
 describe('the GPU monitor', () => {
   it('reads nvidia-smi CSV rows into bytes and percent', () => {
@@ -17,24 +15,5 @@ describe('the GPU monitor', () => {
     expect(sample.gpus).toEqual([]);
     expect(sample.note).toMatch(/^no NVIDIA GPU found \(nvidia-smi is not installed\)$/);
     expect(sample.system.memoryTotal).toBeGreaterThan(0);
-  });
-});
-
-describe('the API contract', () => {
-  it('checks every call by name and arguments', () => {
-    expect(CALL_NAMES).toContain('startRun');
-    expect(() => checkCall('constructor', {})).toThrow(/unknown call "constructor"/);
-    expect(() => checkCall('setPolicy', { runId: 'a', oom: 'explode' })).toThrow(/setPolicy: oom/);
-    expect(checkCall('startRun', { input: 'x.jsonl', models: [{ model: 'm' }] }).args).toMatchObject({ ensembleMode: 'simultaneous', chunkSize: 1000, batchSize: 'auto' });
-    expect(() => checkCall('startRun', { input: 'x', models: [{ model: 'm' }], minBatch: 64, maxBatch: 8 })).toThrow(/floor \(min batch\) is above the ceiling/);
-  });
-});
-
-describe('the runs folder', () => {
-  it('is --runs-dir, else HEADROOM_RUNS_DIR, else the per-user data folder', () => {
-    expect(defaultRunsDir({ HEADROOM_RUNS_DIR: '/r' }, 'linux')).toBe('/r');
-    expect(defaultRunsDir({ XDG_DATA_HOME: '/x' }, 'linux')).toBe('/x/headroom/runs');
-    expect(defaultRunsDir({ APPDATA: 'C:/Users/u/AppData/Roaming' }, 'win32')).toMatch(/Headroom[\\/]runs$/);
-    expect(defaultRunsDir({}, 'darwin')).toMatch(/Library\/Application Support\/Headroom\/runs$/);
   });
 });

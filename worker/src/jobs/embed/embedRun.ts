@@ -17,15 +17,16 @@ import { acquireLock } from '../../runs/lock.js';
 import { refuseMaskedFields } from '../../runs/storable.js';
 import { checkWritable, removeDebris } from '../../runs/debris.js';
 import { killPoint } from '../../faults.js';
-import { chunkFile, EmbedSpec, readManifest, RUN_FORMAT, runPaths, writeManifest, type RunManifest } from '../../runs/manifest.js';
-import type { ChunkRecord, JournalRecord } from '../../runs/records.js';
-import { chunkKey, replay, settingsInForce } from '../../runs/runState.js';
+import { chunkFile, EmbedSpec, readManifest, RUN_FORMAT, runPaths, writeManifest, type RunManifest } from './manifest.js';
+import { JournalRecord, type ChunkRecord, type EmbedJournal } from './records.js';
+import { chunkKey, replay, settingsInForce } from './runState.js';
 import { HEADROOM_VERSION } from '../../version.js';
 import { encodePending, type Unit } from './encodeSession.js';
 import { identifyModels, type RuntimeOptions } from './modelIdentity.js';
 import { looksLikePath } from './modelKey.js';
 import type { MemoryFigures, Progress } from './progress.js';
-import type { RunControl } from './runControl.js';
+import type { EmbedSettings } from '../../contract/jobs/embed.js';
+import type { ExecuteOptions as JobExecuteOptions } from '../job.js';
 
 export type { Progress } from './progress.js';
 
@@ -93,19 +94,7 @@ export interface RunSummary {
   passes: PassFigures[];
 }
 
-export interface ExecuteOptions {
-  command: 'embed' | 'resume';
-  onProgress?: (progress: Progress) => void;
-  signal?: AbortSignal;
-  python?: string;
-  env?: NodeJS.ProcessEnv;
-  /** Changes the OOM policy for the rest of the run (journaled). */
-  oomPolicy?: OomPolicy;
-  /** Changes the ensemble mode for the rest of the run (journaled). */
-  ensembleMode?: EnsembleMode;
-  /** Pause, resume and changes while the run works. */
-  control?: RunControl;
-}
+export type ExecuteOptions = JobExecuteOptions<EmbedSettings, Progress>;
 
 /** Validates the input, fingerprints the models and writes run.json; nothing is created when the input is bad. */
 export async function createEmbedRun(input: string, outDir: string, options: EmbedOptions, runtime: RuntimeOptions = {}): Promise<string> {
@@ -143,7 +132,7 @@ export async function createEmbedRun(input: string, outDir: string, options: Emb
     versions: { headroom: HEADROOM_VERSION, node: process.versions.node },
   };
   writeManifest(runDir, manifest);
-  const journal = Journal.open(paths.journal);
+  const journal = Journal.open(paths.journal, JournalRecord);
   journal.append({ type: 'run_created' });
   journal.close();
   return runDir;
@@ -161,17 +150,17 @@ export async function executeRun(runDirArg: string, options: ExecuteOptions): Pr
   const paths = runPaths(runDir);
   checkWritable(runDir);
   const lock = acquireLock(paths.lock, runDir);
-  let journal: Journal | undefined;
+  let journal: EmbedJournal | undefined;
   const started = performance.now();
   try {
-    journal = Journal.open(paths.journal);
+    journal = Journal.open(paths.journal, JournalRecord);
     const state = replay(journal.records, false);
     const noWork: MemoryFigures = { start: null, peak: null, end: null, resident: null };
     // A done run is done only while its outputs are the ones its journal describes.
     const outputs = state.completed ? checkOutputs(runDir, state.completed) : [];
     // A crash's leftovers go now that this process owns the run (runs/debris.ts).
     const leftovers = removeDebris(runDir, { completedWithoutChunks: state.completed !== undefined && outputs.length === 0 && !manifest.spec.keepChunks });
-    if (leftovers.length > 0) options.onProgress?.({ kind: 'log', line: `removed what a crash left: ${leftovers.join(', ')}` });
+    if (leftovers.length > 0) options.report?.({ kind: 'log', line: `removed what a crash left: ${leftovers.join(', ')}` });
     if (state.completed && outputs.length === 0) return summarize(runDir, manifest, journal, started, 0, noWork);
     const corpus = await loadInput(manifest);
     if (state.completed && repairIds(runDir, journal, state.completed, outputs, corpus.ids, options.command)) {
@@ -201,10 +190,10 @@ export async function executeRun(runDirArg: string, options: ExecuteOptions): Pr
       }
     }
     const ignored = untrackedRecords(state.chunks.values(), spec, plan.length);
-    journal.append({ type: 'session_started', pid: process.pid, command: options.command, pending: pending.length, recomputing, ...(outputs.length > 0 ? { outputs } : {}), ...(ignored.length > 0 ? { ignored } : {}) });
-    const settings = effectiveSettings(journal, spec, options);
+    journal.append({ type: 'session_started', pid: process.pid, command: sessionCommand(options.command), pending: pending.length, recomputing, ...(outputs.length > 0 ? { outputs } : {}), ...(ignored.length > 0 ? { ignored } : {}) });
+    const settings = effectiveSettings(journal, spec, options.settings ?? {});
     const unitsTotal = plan.length * spec.models.length;
-    options.onProgress?.({
+    options.report?.({
       kind: 'started',
       runDir,
       chunksTotal: unitsTotal,
@@ -227,7 +216,7 @@ export async function executeRun(runDirArg: string, options: ExecuteOptions): Pr
           unitsTotal,
           ...settings,
           control: options.control,
-          report: options.onProgress ?? (() => undefined),
+          report: options.report ?? (() => undefined),
           signal: options.signal,
           python: options.python,
           env: options.env,
@@ -266,6 +255,9 @@ export async function executeRun(runDirArg: string, options: ExecuteOptions): Pr
   }
 }
 
+/** The journal's name for a session: the first one is the CLI's `embed`. */
+const sessionCommand = (command: ExecuteOptions['command']): 'embed' | 'resume' => (command === 'start' ? 'embed' : 'resume');
+
 /** Records that name no unit of the plan (another model, an index past the end): never used, journaled. */
 function untrackedRecords(records: Iterable<ChunkRecord>, spec: EmbedSpec, chunks: number): { model: string; index: number; reason: string }[] {
   const keys = new Set(spec.models.map((entry) => entry.key));
@@ -285,11 +277,11 @@ function journaledDims(records: readonly JournalRecord[]): Map<string, number> {
  * A done run whose only damaged output is ids.txt: it is rewritten from the
  * (verified) input, nothing is recomputed. False when embeddings.npy is damaged too.
  */
-function repairIds(runDir: string, journal: Journal, completed: Extract<JournalRecord, { type: 'run_completed' }>, outputs: OutputProblem[], ids: string[], command: ExecuteOptions['command']): boolean {
+function repairIds(runDir: string, journal: EmbedJournal, completed: Extract<JournalRecord, { type: 'run_completed' }>, outputs: OutputProblem[], ids: string[], command: ExecuteOptions['command']): boolean {
   const text = idsText(ids);
   if (!outputs.every((problem) => problem.file === 'ids.txt') || sha256(Buffer.from(text, 'utf8')) !== completed.ids.sha256) return false;
   refuseNonFileOutputs(runDir, [runPaths(runDir).ids]);
-  journal.append({ type: 'session_started', pid: process.pid, command, pending: 0, recomputing: [], outputs });
+  journal.append({ type: 'session_started', pid: process.pid, command: sessionCommand(command), pending: 0, recomputing: [], outputs });
   writeFileAtomic(runPaths(runDir).ids, text);
   const { at, ...again } = completed;
   void at; // a new completion, same outputs
@@ -298,10 +290,10 @@ function repairIds(runDir: string, journal: Journal, completed: Extract<JournalR
 }
 
 /** The OOM policy and ensemble mode in force: the latest changes journaled, then this session's own. */
-function effectiveSettings(journal: Journal, spec: EmbedSpec, requested: Pick<ExecuteOptions, 'oomPolicy' | 'ensembleMode'>): { oomPolicy: OomPolicy; ensembleMode: EnsembleMode } {
+function effectiveSettings(journal: EmbedJournal, spec: EmbedSpec, requested: EmbedSettings): { oomPolicy: OomPolicy; ensembleMode: EnsembleMode } {
   let { oomPolicy, ensembleMode } = settingsInForce(journal.records, spec);
-  if (requested.oomPolicy !== undefined && requested.oomPolicy !== oomPolicy) {
-    oomPolicy = requested.oomPolicy;
+  if (requested.oom !== undefined && requested.oom !== oomPolicy) {
+    oomPolicy = requested.oom;
     journal.append({ type: 'policy_changed', oomPolicy });
   }
   if (requested.ensembleMode !== undefined && requested.ensembleMode !== ensembleMode) {
@@ -311,7 +303,7 @@ function effectiveSettings(journal: Journal, spec: EmbedSpec, requested: Pick<Ex
   return { oomPolicy, ensembleMode };
 }
 
-function summarize(runDir: string, manifest: RunManifest, journal: Journal, started: number, rowsEncoded: number, memory: MemoryFigures): RunSummary {
+function summarize(runDir: string, manifest: RunManifest, journal: EmbedJournal, started: number, rowsEncoded: number, memory: MemoryFigures): RunSummary {
   const state = replay(journal.records, true);
   const completed = state.completed;
   if (!completed) throw new HeadroomError('internal', `run ${runDir} has no completion record`);

@@ -6,22 +6,23 @@
  * unit, pass and OOM, and start a fresh worker when one asks to be recycled or
  * hangs (falls silent past the heartbeat timeout), redoing the units it held.
  */
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Batching, EncodeSpec, EnsembleMode, WorkerErrorCode, WorkerEvent } from '../../contract/protocol.js';
 import type { Corpus } from '../../corpus/readCorpus.js';
 import type { ChunkPlan } from './chunks/planner.js';
 import { HeadroomError, type ErrorKind } from '../../errors.js';
-import type { Journal } from '../../runs/journal.js';
-import { chunkFile, type EmbedSpec, type ModelEntry, type ModelIdentity } from '../../runs/manifest.js';
-import type { ChunkRecord } from '../../runs/records.js';
-import { chunkKey } from '../../runs/runState.js';
+
+import { chunkFile, type EmbedSpec, type ModelEntry, type ModelIdentity } from './manifest.js';
+import type { ChunkRecord, EmbedJournal } from './records.js';
+import { chunkKey } from './runState.js';
 import { describeExit, RuntimeProcess } from '../../supervisor/runtimeProcess.js';
 import { budgetKey, faultInjection, learnedBudget, rememberBudget } from './budgetCache.js';
 import { checkDims } from './ensemble.js';
 import { checkDescribed } from './modelIdentity.js';
 import type { MemoryFigures, Progress } from './progress.js';
-import type { RunControl } from './runControl.js';
+import type { RunControl } from '../../runs/runControl.js';
+import type { EmbedSettings } from '../../contract/jobs/embed.js';
 import { nextStep } from './schedule.js';
 
 /** Units handed to the worker ahead of time, so it never waits on the Engine. */
@@ -55,14 +56,14 @@ export interface SessionContext {
   /** run.json's model fingerprints: the worker's models must match them before any work. */
   identities: readonly ModelIdentity[];
   corpus: Corpus;
-  journal: Journal;
+  journal: EmbedJournal;
   /** Units done so far, by chunkKey(model key, index) (filled in as units finish). */
   done: Map<string, ChunkRecord>;
   unitsTotal: number;
   /** In force now; changed through `control` for the remaining work. */
   oomPolicy: EmbedSpec['oomPolicy'];
   ensembleMode: EnsembleMode;
-  control: RunControl | undefined;
+  control: RunControl<EmbedSettings> | undefined;
   report: (progress: Progress) => void;
   signal: AbortSignal | undefined;
   python: string | undefined;
@@ -84,6 +85,15 @@ class Hung {
   ) {}
 }
 
+/** Bytes of a file just written (0 if it is already gone): the panel adds it to the run's size. */
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
 export async function encodePending(ctx: SessionContext, pending: Unit[]): Promise<void> {
   let current: RuntimeProcess | undefined;
   let wake: (() => void) | undefined;
@@ -95,19 +105,21 @@ export async function encodePending(ctx: SessionContext, pending: Unit[]): Promi
       case 'resume':
         current?.send({ type: 'resume' });
         break;
-      case 'oomPolicy':
-        if (command.policy === ctx.oomPolicy) return;
-        ctx.oomPolicy = command.policy;
-        ctx.journal.append({ type: 'policy_changed', oomPolicy: command.policy });
-        current?.send({ type: 'set_policy', oomPolicy: command.policy });
+      case 'settings': {
+        const { oom, ensembleMode } = command.settings;
+        if (oom !== undefined && oom !== ctx.oomPolicy) {
+          ctx.oomPolicy = oom;
+          ctx.journal.append({ type: 'policy_changed', oomPolicy: oom });
+          current?.send({ type: 'set_policy', oomPolicy: oom });
+        }
+        if (ensembleMode !== undefined && ensembleMode !== ctx.ensembleMode) {
+          ctx.ensembleMode = ensembleMode;
+          ctx.journal.append({ type: 'mode_changed', ensembleMode });
+          ctx.report({ kind: 'mode', ensembleMode });
+          wake?.();
+        }
         break;
-      case 'ensembleMode':
-        if (command.mode === ctx.ensembleMode) return;
-        ctx.ensembleMode = command.mode;
-        ctx.journal.append({ type: 'mode_changed', ensembleMode: command.mode });
-        ctx.report({ kind: 'mode', ensembleMode: command.mode });
-        wake?.();
-        break;
+      }
     }
   });
   try {
@@ -149,7 +161,7 @@ function onHung(ctx: SessionContext, hung: Hung, inARow: number): void {
   const model = hung.unit?.entry.key ?? null;
   const chunk = hung.unit?.chunk.index ?? null;
   ctx.journal.append({ type: 'worker_hung', pid: hung.pid, silentS, timeoutS, model, chunk, inARow });
-  ctx.report({ kind: 'worker_hung', pid: hung.pid, silentS, timeoutS, model, chunk, inARow, giveUp });
+  ctx.report({ kind: 'runtime_hung', pid: hung.pid, silentS, timeoutS, model, chunk, inARow, giveUp });
   const what = hung.unit ? `${model} chunk ${chunk}` : 'its start-up';
   ctx.report({ kind: 'log', line: `worker ${hung.pid} hung (silent ${silentS} s, limit ${timeoutS} s) during ${what}: killed${giveUp ? '' : '; a fresh worker redoes it'}` });
   if (giveUp) {
@@ -217,7 +229,7 @@ async function withWorker(ctx: SessionContext, worker: RuntimeProcess, pending: 
       throw error;
     }
     journal.append({ type: 'worker_ready', pid: ready.pid, python: ready.python, torch: ready.torch, sentenceTransformers: ready.sentenceTransformers, cuda: ready.cuda });
-    report({ kind: 'worker', pid: ready.pid, torch: ready.torch, cuda: ready.cuda });
+    report({ kind: 'runtime', pid: ready.pid, torch: ready.torch, cuda: ready.cuda });
     if (ctx.control?.paused) worker.send({ type: 'pause' });
     // Every model is checked (found, dims agree) before any work starts.
     worker.send({ type: 'describe', specs: spec.models.map((entry) => encodeSpec(spec, entry)) });
@@ -347,6 +359,10 @@ async function withWorker(ctx: SessionContext, worker: RuntimeProcess, pending: 
             rowsTotal: ctx.corpus.ids.length * spec.models.length,
             ms: record.ms,
             budget: event.stats.budget,
+            fileBytes: fileSize(join(ctx.runDir, record.file)),
+            truncated: record.truncated,
+            cutToFit: record.stats.oomTruncated,
+            onCpu: record.stats.cpuFallbacks,
           });
           break;
         }

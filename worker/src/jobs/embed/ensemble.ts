@@ -3,11 +3,11 @@
  * L2-normalised, scaled by the model's weight, then concatenated or averaged.
  * A one-model run is an ensemble of one, and keeps the model's own vectors.
  */
-import { WEIGHT_MAX, WEIGHT_MIN } from '../../contract/api.js';
+import { Weight, WEIGHT_MAX, WEIGHT_MIN } from '../../contract/jobs/embed.js';
 import { EnsembleMode, type Aggregate } from '../../contract/protocol.js';
 import { HeadroomError } from '../../errors.js';
 import { redact } from '../../redact.js';
-import type { ModelEntry } from '../../runs/manifest.js';
+import type { ModelEntry } from './manifest.js';
 import { modelKey } from './modelKey.js';
 
 export interface ModelRequest {
@@ -17,19 +17,23 @@ export interface ModelRequest {
 
 export const ENSEMBLE_MODE_ENV = 'HEADROOM_ENSEMBLE_MODE';
 
-/** Why a weight cannot be used (undefined when it can): finite, from WEIGHT_MIN to WEIGHT_MAX. */
+/** Why a weight cannot be used (undefined when it can), in the CLI's words; the rule is the contract's Weight. */
 export function weightProblem(weight: number): string | undefined {
-  if (!Number.isFinite(weight)) return 'must be a finite number';
-  if (weight < WEIGHT_MIN || weight > WEIGHT_MAX) return `must be from ${WEIGHT_MIN} to ${WEIGHT_MAX}`;
-  return undefined;
+  if (Weight.safeParse(weight).success) return undefined;
+  return Number.isFinite(weight) ? `must be from ${WEIGHT_MIN} to ${WEIGHT_MAX}` : 'must be a finite number';
+}
+
+/** One weight per model, or none. */
+export function checkWeightCount(weights: readonly number[] | undefined, models: number): void {
+  if (weights !== undefined && weights.length !== models) {
+    throw new HeadroomError('usage', `--weights has ${weights.length} value(s) but there are ${models} model(s); give one weight per --model`);
+  }
 }
 
 /** Models with their keys (unique: a model listed twice gets -2, -3) and weights (default equal). */
 export function ensembleEntries(requests: ModelRequest[], weights: number[] | undefined): ModelEntry[] {
   if (requests.length === 0) throw new HeadroomError('usage', 'an embed run needs at least one --model');
-  if (weights !== undefined && weights.length !== requests.length) {
-    throw new HeadroomError('usage', `--weights has ${weights.length} value(s) but there are ${requests.length} model(s); give one weight per --model`);
-  }
+  checkWeightCount(weights, requests.length);
   for (const [i, weight] of (weights ?? []).entries()) {
     const problem = weightProblem(weight);
     if (problem) throw new HeadroomError('usage', `--weights: weight ${i + 1} (${weight}) ${problem}`);

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { ModelFingerprint, ModelSource } from '../../contract/protocol.js';
 import { HeadroomError } from '../../errors.js';
 import { pythonExecutable, RUNTIME_DIR } from '../../runtimePaths.js';
-import type { ModelEntry, ModelIdentity } from '../../runs/manifest.js';
+import type { ModelEntry, ModelIdentity } from './manifest.js';
 
 const Answer = z.union([
   z.object({ models: z.array(z.object({ model: z.string(), source: ModelSource, ...ModelFingerprint.shape })) }),
@@ -25,7 +25,7 @@ export interface RuntimeOptions {
 export async function identifyModels(models: readonly ModelEntry[], options: RuntimeOptions = {}): Promise<ModelIdentity[]> {
   const python = options.python ?? pythonExecutable(options.env);
   const base = options.env ?? process.env;
-  const result = await execa(python, ['-m', 'headroom_runtime.fingerprint', ...models.map((entry) => entry.model)], {
+  const result = await execa(python, ['-m', 'headroom_runtime.embed.fingerprint', ...models.map((entry) => entry.model)], {
     reject: false,
     extendEnv: false,
     // the worker's own resolution rules: offline, same cache variables

@@ -1,19 +1,22 @@
-/** What `headroom status` reports: read-only, safe while another process owns the run. */
+/** What `headroom status` reports of an embed run: read-only, safe while another process owns the run. */
 import { resolve } from 'node:path';
 import { checkOutputs, describeProblems } from './chunks/outputCheck.js';
 import { readJournal } from '../../runs/journal.js';
+import { JournalRecord } from './records.js';
 import { liveOwner } from '../../runs/lock.js';
-import { readManifest, runPaths } from '../../runs/manifest.js';
-import { replay, settingsInForce, type RunStatus } from '../../runs/runState.js';
+import { readManifest, runPaths } from './manifest.js';
+import { replay, settingsInForce } from './runState.js';
+import { EMBED_KIND } from '../../contract/jobs/embed.js';
+import type { EnsembleMode } from '../../contract/protocol.js';
+import type { StatusBase } from '../job.js';
 
-export interface StatusReport {
-  runDir: string;
-  status: RunStatus;
+export interface StatusReport extends StatusBase {
+  kind: typeof EMBED_KIND;
+  /** Each model as `name (weight w, device)`; modelNames: the names alone. */
   models: string[];
-  ensembleMode: string;
+  modelNames: string[];
+  ensembleMode: EnsembleMode;
   input: string;
-  chunksDone: number;
-  chunksTotal: number;
   rowsDone: number;
   rowsTotal: number;
   /** Documents longer than the model's max length, cut there. */
@@ -23,19 +26,14 @@ export interface StatusReport {
   onCpu: number;
   /** Workers killed as hung (silent past the heartbeat timeout) and replaced. */
   hangs: number;
-  owner: number | null;
-  errors: string[];
-  lastInterruption: string | null;
   embeddingsSha256: string | null;
-  /** Where the last pass ran. */
-  device: string | null;
 }
 
 export function runStatus(runDirArg: string): StatusReport {
   const runDir = resolve(runDirArg);
   const manifest = readManifest(runDir);
   const paths = runPaths(runDir);
-  const { records } = readJournal(paths.journal);
+  const { records } = readJournal(paths.journal, JournalRecord);
   const owner = liveOwner(paths.lock);
   const state = replay(records, owner !== undefined);
   // Done means its outputs are still the ones the journal describes; otherwise resume rebuilds them.
@@ -48,15 +46,16 @@ export function runStatus(runDirArg: string): StatusReport {
   const chunks = [...state.chunks.values()].filter((chunk) => keys.has(chunk.model));
   const units = manifest.chunks * keys.size;
   const { ensembleMode } = settingsInForce(records, manifest.spec);
-  const interruption = records.filter((record) => record.type === 'run_interrupted').at(-1);
   return {
     runDir,
+    kind: EMBED_KIND,
     status: state.status,
+    modelNames: manifest.spec.models.map((entry) => entry.model),
     models: manifest.spec.models.map((entry) => `${entry.model} (weight ${Number(entry.weight.toFixed(4))}, ${entry.device})`),
     ensembleMode,
     input: manifest.input.path,
-    chunksDone: state.completed ? units : chunks.length,
-    chunksTotal: units,
+    unitsDone: state.completed ? units : chunks.length,
+    unitsTotal: units,
     rowsDone: state.completed ? state.completed.rows * keys.size : chunks.reduce((sum, chunk) => sum + chunk.rows, 0),
     rowsTotal: manifest.input.rows * keys.size,
     truncated: chunks.reduce((sum, chunk) => sum + chunk.truncated, 0),
@@ -65,7 +64,7 @@ export function runStatus(runDirArg: string): StatusReport {
     hangs: records.filter((record) => record.type === 'worker_hung').length,
     owner: owner ?? null,
     errors: state.errors,
-    lastInterruption: interruption?.type === 'run_interrupted' ? interruption.reason : null,
+    lastInterruption: state.lastInterruption,
     embeddingsSha256: state.completed?.sha256 ?? null,
     device: records.findLast((record): record is Extract<typeof record, { type: 'pass_started' }> => record.type === 'pass_started')?.device ?? null,
   };

@@ -7,7 +7,7 @@
  */
 import type { EnsembleMode } from '../../contract/protocol.js';
 import type { ChunkPlan } from './chunks/planner.js';
-import type { ModelEntry } from '../../runs/manifest.js';
+import type { ModelEntry } from './manifest.js';
 
 export type Step =
   | { kind: 'start'; entry: ModelEntry }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ChunkPlan } from '../../../src/jobs/embed/chunks/planner.js';
 import { checkDims, combineRows, ensembleEntries, ensembleMode } from '../../../src/jobs/embed/ensemble.js';
 import { nextStep, type Step } from '../../../src/jobs/embed/schedule.js';
-import type { ModelEntry } from '../../../src/runs/manifest.js';
+import type { ModelEntry } from '../../../src/jobs/embed/manifest.js';
 
 const entry = (key: string, model = key): ModelEntry => ({ model, key, weight: 1, device: 'cpu' });
 const chunks = (n: number): ChunkPlan[] => Array.from({ length: n }, (_, index) => ({ index, start: index * 10, end: index * 10 + 10 }));

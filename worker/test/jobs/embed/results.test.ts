@@ -11,8 +11,8 @@ import { checkOutputs } from '../../../src/jobs/embed/chunks/outputCheck.js';
 import { checkCall } from '../../../src/contract/api.js';
 import { weightProblem } from '../../../src/jobs/embed/ensemble.js';
 import { checkDescribed } from '../../../src/jobs/embed/modelIdentity.js';
-import { chunkFile, ModelEntry, type ModelIdentity } from '../../../src/runs/manifest.js';
-import type { ChunkRecord, JournalRecord } from '../../../src/runs/records.js';
+import { chunkFile, ModelEntry, type ModelIdentity } from '../../../src/jobs/embed/manifest.js';
+import type { ChunkRecord, JournalRecord } from '../../../src/jobs/embed/records.js';
 
 const tempDir = (): string => {
   const dir = join(tmpdir(), `headroom-results-${process.pid}-${Math.random().toString(36).slice(2)}`);

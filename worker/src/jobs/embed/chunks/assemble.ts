@@ -9,8 +9,8 @@ import { combineRows, outputDim } from '../ensemble.js';
 import { HeadroomError } from '../../../errors.js';
 import { killPoint } from '../../../faults.js';
 import { fsyncDir, writeFileAtomic } from '../../../runs/atomicFile.js';
-import { runPaths, type EmbedSpec } from '../../../runs/manifest.js';
-import type { ChunkRecord } from '../../../runs/records.js';
+import { runPaths, type EmbedSpec } from '../manifest.js';
+import type { ChunkRecord } from '../records.js';
 import { checkChunk, sha256 } from './chunkCheck.js';
 import { npyMatrixHeader, parseNpyMatrix } from './npy.js';
 

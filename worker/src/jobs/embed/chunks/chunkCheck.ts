@@ -2,8 +2,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { chunkFile } from '../../../runs/manifest.js';
-import type { ChunkRecord } from '../../../runs/records.js';
+import { chunkFile } from '../manifest.js';
+import type { ChunkRecord } from '../records.js';
 import { parseNpyMatrix } from './npy.js';
 
 export type ChunkVerdict = { ok: true; data: Buffer } | { ok: false; reason: string };

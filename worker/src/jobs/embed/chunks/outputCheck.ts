@@ -4,8 +4,8 @@
  * count, to say what is wrong). A run whose outputs do not match is not done.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { runPaths } from '../../../runs/manifest.js';
-import type { JournalRecord } from '../../../runs/records.js';
+import { runPaths } from '../manifest.js';
+import type { JournalRecord } from '../records.js';
 import { fileSha256 } from './chunkCheck.js';
 import { npyMatrixHeader } from './npy.js';
 

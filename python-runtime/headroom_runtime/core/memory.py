@@ -1,0 +1,101 @@
+"""Memory figures of the runtime's device, and the out-of-memory errors PyTorch raises.
+
+A figure the device cannot give is None (the protocol's null), never an exception.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import resource
+from typing import Any
+
+import torch
+
+# PyTorch raises this allocator assert on its OOM path (the chunked-encoding field
+# note's crash); it is an OOM, and a sign the process should be recycled.
+ALLOCATOR_ASSERT = "INTERNAL ASSERT FAILED"
+NVML_MARK = "NVML_SUCCESS"
+
+
+def oom_kind(error: BaseException) -> str | None:
+    """'oom' or 'allocator_assert' when ``error`` is an out-of-memory error, else None."""
+    if isinstance(error, torch.cuda.OutOfMemoryError):
+        return "oom"
+    message = str(error)
+    if isinstance(error, RuntimeError):
+        if NVML_MARK in message and ALLOCATOR_ASSERT in message:
+            return "allocator_assert"
+        if "out of memory" in message.lower():
+            return "oom"
+    return None
+
+
+def release(device: str) -> None:
+    """Free what can be freed after an OOM or a model switch (never per batch: it costs)."""
+    gc.collect()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize(device)
+        torch.cuda.empty_cache()
+
+
+def _meminfo_available() -> int | None:
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _rss() -> int | None:
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def sample(device: str, capacity: int | None = None) -> dict[str, Any]:
+    """One `memory` event's figures: allocated, reserved, free, total, peak (bytes)."""
+    if device.startswith("cuda"):
+        free, total = torch.cuda.mem_get_info(device)
+        allocated = int(torch.cuda.memory_allocated(device))
+        reserved = int(torch.cuda.memory_reserved(device))
+        if capacity is not None:  # a --vram-limit cap: report against the cap
+            total = capacity
+            free = max(0, capacity - reserved)
+        return {
+            "allocated": allocated,
+            "reserved": reserved,
+            "free": int(free),
+            "total": int(total),
+            "peak": int(torch.cuda.max_memory_allocated(device)),
+        }
+    rss = _rss()
+    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return {
+        "allocated": rss,
+        "reserved": rss,
+        "free": _meminfo_available(),
+        "total": int(pages),
+        "peak": _peak_rss(),
+    }
+
+
+def reset_peak(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def batch_peak(device: str) -> int | None:
+    """Peak bytes since the last reset_peak (GPU); None on CPU, where it cannot be told apart."""
+    if device.startswith("cuda"):
+        return int(torch.cuda.max_memory_allocated(device))
+    return None

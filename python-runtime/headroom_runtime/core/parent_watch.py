@@ -1,0 +1,45 @@
+"""The runtime must not outlive the Engine that started it (a stray process holds VRAM).
+
+Two guards: the parent-death signal (Linux; it fires when the creating thread
+exits, and never if the parent is already gone), and a thread that polls the
+parent pid, which catches every other case.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
+
+PR_SET_PDEATHSIG = 1
+
+
+def _set_parent_death_signal() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # the polling thread still guards
+
+
+def watch_parent(expected_parent: int | None = None, interval: float = 0.25) -> None:
+    """Exit at once when the parent process is gone."""
+    parent = expected_parent if expected_parent is not None else os.getppid()
+    _set_parent_death_signal()
+
+    def loop() -> None:
+        while True:
+            if os.getppid() != parent:
+                sys.stderr.write(f"headroom runtime {os.getpid()}: parent {parent} is gone, exiting\n")
+                sys.stderr.flush()
+                os._exit(70)
+            time.sleep(interval)
+
+    if os.getppid() != parent:  # already orphaned before we looked
+        os._exit(70)
+    threading.Thread(target=loop, name="parent-watch", daemon=True).start()

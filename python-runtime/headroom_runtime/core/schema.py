@@ -1,0 +1,102 @@
+"""The protocol's facts, read from protocol.schema.json (generated from
+worker/src/contract/protocol.ts by `npm run schema`): its version, the command
+and event types, and every enum. Python restates none of them.
+
+An enum is read where the schema declares it (``enum("command", "set_policy",
+"oomPolicy")``); one that appears in several messages (the OOM policy) is read
+from all of them and must be the same list everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+Direction = Literal["command", "event"]
+
+SCHEMA_FILE = "protocol.schema.json"
+# The schema's two sections: Engine -> runtime (commands), runtime -> Engine (events).
+SECTIONS: dict[Direction, str] = {"command": "engineToWorker", "event": "workerToEngine"}
+
+
+class SchemaMismatch(RuntimeError):
+    """The schema does not say what this runtime expects of it (regenerate it, or fix the code)."""
+
+
+@cache
+def schema() -> dict[str, Any]:
+    text = resources.files("headroom_runtime").joinpath(SCHEMA_FILE).read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def section(direction: Direction) -> dict[str, Any]:
+    found: dict[str, Any] = schema()[SECTIONS[direction]]
+    return found
+
+
+def messages(direction: Direction) -> dict[str, dict[str, Any]]:
+    """Each message's JSON schema by its ``type``."""
+    out: dict[str, dict[str, Any]] = {}
+    for variant in section(direction)["oneOf"]:
+        out[variant["properties"]["type"]["const"]] = variant
+    return out
+
+
+def _field(node: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    for name in path:
+        if "items" in node and "properties" not in node:
+            node = node["items"]
+        node = node["properties"][name]
+    return node
+
+
+def enum(direction: Direction, message: str, *path: str) -> tuple[str, ...]:
+    """The enum at ``path`` inside ``message`` (array items are stepped through)."""
+    node = _field(messages(direction)[message], path)
+    if "enum" not in node:
+        raise SchemaMismatch(f"{direction} {message!r} field {'.'.join(path)} is not an enum")
+    return tuple(node["enum"])
+
+
+def same_enum(*sites: tuple[Direction, str, tuple[str, ...]]) -> tuple[str, ...]:
+    """One enum declared at several sites; a schema where they differ is refused."""
+    found = {site: enum(site[0], site[1], *site[2]) for site in sites}
+    lists = set(found.values())
+    if len(lists) != 1:
+        raise SchemaMismatch(f"one enum, different lists in the schema: {found}")
+    return lists.pop()
+
+
+def _protocol_version() -> int:
+    version = schema()["protocol"]
+    sites: tuple[tuple[Direction, str], ...] = (("command", "hello"), ("event", "ready"))
+    for direction, message in sites:
+        const = _field(messages(direction)[message], ("protocol",)).get("const")
+        if const != version:
+            raise SchemaMismatch(f"{message}.protocol is {const!r}, the schema's protocol is {version!r}")
+    if not isinstance(version, int):
+        raise SchemaMismatch(f"the schema's protocol is {version!r}, not an integer")
+    return version
+
+
+PROTOCOL_VERSION = _protocol_version()
+COMMAND_TYPES = tuple(messages("command"))
+EVENT_TYPES = tuple(messages("event"))
+ERROR_CODES = enum("event", "error", "code")
+LOG_LEVELS = enum("event", "log", "level")
+OOM_POLICIES = same_enum(
+    ("command", "set_policy", ("oomPolicy",)),
+    ("command", "encode", ("batching", "oomPolicy")),
+    ("event", "policy_set", ("oomPolicy",)),
+)
+BATCHING_MODES = enum("command", "encode", "batching", "mode")
+MODEL_SOURCES = same_enum(
+    ("event", "described", ("models", "source")),
+    ("event", "pass_started", ("source",)),
+)
+PROBE_METHODS = enum("event", "probe", "method")
+OOM_KINDS = enum("event", "oom", "kind")
+OOM_ACTIONS = enum("event", "oom", "action")

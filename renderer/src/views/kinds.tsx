@@ -1,0 +1,30 @@
+/** The kinds of job this panel has views for: the run page's body and the New run form, keyed by kind. */
+import type { ComponentType, ReactNode } from 'react';
+import type { RunInfo } from '../../../worker/src/contract/api.ts';
+import { EMBED_KIND } from '../../../worker/src/contract/jobs/embed.ts';
+import { readEmbedRun } from '../store/embed.ts';
+import { EmbedRunView } from './embed/EmbedRunView.tsx';
+import { NewEmbedRunForm } from './embed/NewEmbedRunForm.tsx';
+
+export interface KindView {
+  /** The words for the kind in the New run form's chooser. */
+  label: string;
+  /** The run's page; null when the run does not parse as this kind (the shell then shows it as unknown). */
+  page(run: RunInfo): ReactNode | null;
+  NewRun: ComponentType;
+}
+
+export const KIND_VIEWS: Readonly<Record<string, KindView>> = {
+  [EMBED_KIND]: {
+    label: 'Embed a corpus',
+    page: (run) => {
+      const info = readEmbedRun(run);
+      return info && <EmbedRunView run={info} />;
+    },
+    NewRun: NewEmbedRunForm,
+  },
+};
+
+export function kindView(kind: string): KindView | undefined {
+  return Object.hasOwn(KIND_VIEWS, kind) ? KIND_VIEWS[kind] : undefined;
+}

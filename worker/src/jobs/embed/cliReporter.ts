@@ -1,0 +1,85 @@
+/**
+ * How an embed run shows its progress in a terminal: a bar on a TTY, a plain line
+ * every few seconds otherwise (--json is the CLI's own: cli/jsonReporter.ts).
+ */
+import cliProgress from 'cli-progress';
+import type { JobReporter } from '../job.js';
+import type { Progress, RunSummary } from './embedRun.js';
+
+export type Reporter = JobReporter<RunSummary, Progress>;
+
+const PLAIN_EVERY_MS = 5_000;
+const mib = (bytes: number): string => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+
+export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Reporter {
+  const bar = stream.isTTY
+    ? new cliProgress.SingleBar(
+        { format: 'embedding |{bar}| {percentage}% | chunk {value}/{total} | {rows} rows | eta {eta_formatted}', stream, hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  let lastPlain = 0;
+  const line = (text: string): void => {
+    if (bar?.isActive) bar.stop();
+    stream.write(`${text}\n`);
+  };
+  return {
+    progress(event) {
+      switch (event.kind) {
+        case 'started':
+          line(`run ${event.runDir}: ${event.chunksDone}/${event.chunksTotal} chunks done, ${event.rowsTotal} documents${event.recomputing ? `, ${event.recomputing} chunk(s) to recompute` : ''}`);
+          bar?.start(event.chunksTotal, event.chunksDone, { rows: 0 });
+          break;
+        case 'pass':
+          if (bar) break;
+          if (event.phase === 'started') {
+            line(`pass ${event.model} (${event.source}) on ${event.device}, dim ${event.dim}, ${event.loaded ? `loaded in ${Math.round(event.ms)} ms` : 'already resident'}, budget from ${event.budgetSource}`);
+          } else {
+            line(`pass ${event.model} done: ${event.rows} documents in ${(event.ms / 1000).toFixed(1)}s, model memory peak ${mib(event.residentPeak)}${event.peak === null ? '' : `, GPU peak ${mib(event.peak)}`}${event.released ? ', released' : ''}`);
+          }
+          break;
+        case 'mode':
+          line(`ensemble mode now ${event.ensembleMode} for the remaining work`);
+          break;
+        case 'oom':
+          line(`out of memory in ${event.model} chunk ${event.chunk}: ${event.docs} docs, ${event.tokens} padded tokens; budget now ${event.budget}, ${event.action}`);
+          break;
+        case 'runtime_hung':
+          line(
+            `runtime ${event.pid} sent nothing for ${event.silentS} s (limit ${event.timeoutS} s): killed as hung` +
+              `${event.model === null ? ' during start-up' : ` during ${event.model} chunk ${event.chunk}`}` +
+              `${event.giveUp ? `; ${event.inARow} hangs in a row, stopping` : '; a fresh runtime redoes it'}`,
+          );
+          break;
+        case 'chunk':
+          if (bar) bar.update(event.chunksDone, { rows: event.rowsDone });
+          else if (performance.now() - lastPlain >= PLAIN_EVERY_MS || event.chunksDone === event.chunksTotal) {
+            lastPlain = performance.now();
+            line(`chunk ${event.chunksDone}/${event.chunksTotal}, ${event.rowsDone}/${event.rowsTotal} documents`);
+          }
+          break;
+        case 'log':
+          if (verbose) line(event.line);
+          break;
+        default:
+          break;
+      }
+    },
+    summary(summary) {
+      bar?.stop();
+      line(
+        `done: ${summary.rows} x ${summary.dim} embeddings in ${summary.runDir}/embeddings.npy ` +
+          `(${summary.truncated} truncated at the max length` +
+          `${summary.cutToFit ? `, ${summary.cutToFit} cut to fit memory` : ''}${summary.onCpu ? `, ${summary.onCpu} on the CPU` : ''}` +
+          `, ${summary.rowsEncoded} encoded this session in ${summary.seconds}s, ${summary.docsPerSecond} docs/s, ` +
+          `${summary.tokensPerSecond} tokens/s; ${summary.batches} batches, ${summary.ooms} OOMs, budget ${summary.finalBudget} tokens, ` +
+          `${Math.round(summary.paddingEfficiency * 100)}% real tokens` +
+          `${summary.models.length > 1 ? `; ${summary.models.length} models, ${summary.ensembleMode}, ${summary.aggregate}` : ''}` +
+          `${summary.memory.resident === null ? '' : `, model memory peak ${mib(summary.memory.resident)}`}); sha256 ${summary.sha256.slice(0, 16)}`,
+      );
+    },
+    close() {
+      bar?.stop();
+    },
+  };
+}

@@ -1,0 +1,49 @@
+/** The kinds of job this Headroom runs, by name. jobs/builtin.ts registers the built-in ones; tests may add their own. */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { asHeadroomError, HeadroomError } from '../errors.js';
+import type { AnyJob } from './job.js';
+
+const kinds = new Map<string, AnyJob>();
+
+export function registerJob(job: AnyJob): void {
+  const existing = kinds.get(job.kind);
+  if (existing && existing !== job) throw new HeadroomError('internal', `two jobs claim the kind "${job.kind}"`);
+  kinds.set(job.kind, job);
+}
+
+/** The job of a kind, or undefined when this Headroom does not know it (a newer version's run). */
+export function findJob(kind: string): AnyJob | undefined {
+  return kinds.get(kind);
+}
+
+export function jobFor(kind: string, runDir?: string): AnyJob {
+  const job = kinds.get(kind);
+  if (!job) {
+    const known = [...kinds.keys()].join(', ') || 'none';
+    throw new HeadroomError('usage', `${runDir ? `${runDir} is a run of` : 'there is no job of'} unknown kind "${kind}" (this Headroom runs: ${known}): a newer Headroom made it, or its run.json was edited`);
+  }
+  return job;
+}
+
+export function registeredJobs(): AnyJob[] {
+  return [...kinds.values()];
+}
+
+/** The env var naming extra job modules (paths, comma-separated), each exporting `job`: a kind without editing Headroom. */
+export const JOBS_ENV = 'HEADROOM_JOBS';
+
+/** Imports and registers the job modules $HEADROOM_JOBS names; a module that does not load or export a job is a usage error. */
+export async function loadJobModules(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  for (const path of (env[JOBS_ENV] ?? '').split(',').map((item) => item.trim()).filter(Boolean)) {
+    let module: { job?: unknown };
+    try {
+      module = (await import(pathToFileURL(resolve(path)).href)) as { job?: unknown };
+    } catch (error) {
+      throw new HeadroomError('usage', `${JOBS_ENV}: cannot load ${path}: ${asHeadroomError(error).message}`);
+    }
+    const job = module.job as AnyJob | undefined;
+    if (!job || typeof job.kind !== 'string' || typeof job.execute !== 'function') throw new HeadroomError('usage', `${JOBS_ENV}: ${path} exports no \`job\` (a Job: see worker/src/jobs/job.ts)`);
+    registerJob(job);
+  }
+}

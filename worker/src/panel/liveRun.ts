@@ -1,0 +1,60 @@
+/**
+ * A run executing in this panel, and the one place its live state is decided:
+ * starting (the runtime is not up yet), running, paused, stopping, ended. The
+ * run's own events move it; the manager only reads it.
+ */
+import { CommonEvent } from '../contract/runs.js';
+import type { JobEvent } from '../jobs/job.js';
+import { RunControl } from '../runs/runControl.js';
+
+export type LiveState = 'starting' | 'running' | 'paused' | 'stopping' | 'ended';
+
+export class LiveRun {
+  readonly control = new RunControl<unknown>();
+  readonly abort = new AbortController();
+  state: LiveState = 'starting';
+  runtimePid: number | null = null;
+  allocated: number | null = null;
+  device: string | null = null;
+  done: Promise<void> = Promise.resolve();
+
+  /** Moves the state on one of the run's events; true when the state changed. */
+  apply(event: JobEvent): boolean {
+    const common = CommonEvent.safeParse(event);
+    if (!common.success) return false;
+    const before = this.state;
+    switch (common.data.kind) {
+      case 'runtime':
+        this.runtimePid = common.data.pid;
+        if (this.state === 'starting') this.state = this.control.paused ? 'paused' : 'running';
+        break;
+      case 'memory':
+        this.allocated = common.data.allocated;
+        break;
+      case 'paused':
+        if (this.state !== 'stopping' && this.state !== 'ended') this.state = 'paused';
+        break;
+      case 'resumed':
+        if (this.state !== 'stopping' && this.state !== 'ended') this.state = 'running';
+        break;
+      default:
+        break;
+    }
+    return this.state !== before;
+  }
+
+  stop(): void {
+    if (this.state !== 'ended') this.state = 'stopping';
+    this.abort.abort();
+  }
+
+  end(): void {
+    this.state = 'ended';
+    this.runtimePid = null;
+  }
+
+  /** The panel's word for the state: a run starting or stopping is still running. */
+  get status(): 'running' | 'paused' {
+    return this.state === 'paused' ? 'paused' : 'running';
+  }
+}

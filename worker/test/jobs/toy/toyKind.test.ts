@@ -1,0 +1,152 @@
+/**
+ * Issue 10: a kind of job is added by adding a module, with no edit to Headroom.
+ * The toy kind (toyJob.ts, in the test tree) is listed, started, paused, killed,
+ * resumed and summarised through the real CLI (loaded by HEADROOM_JOBS) and the
+ * panel's service (registered here). And a run of a kind this Headroom does not
+ * know is listed as such, never dropped.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CALLS, RunInfo } from '../../../src/contract/api.js';
+import { registerJob } from '../../../src/jobs/registry.js';
+import { RunManager } from '../../../src/panel/runManager.js';
+import { cli, startCli, tempDir, waitFor } from '../../helpers.js';
+import { job as toyJob } from './toyJob.js';
+
+const TOY = fileURLToPath(new URL('./toyJob.ts', import.meta.url));
+const env = { HEADROOM_JOBS: TOY };
+
+function unitIndexes(runDir: string): number[] {
+  return readFileSync(join(runDir, 'journal.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { type: string; index?: number })
+    .flatMap((record) => (record.type === 'unit_done' ? [record.index!] : []));
+}
+
+describe('a toy kind through the CLI', () => {
+  it('is started, killed -9, shown by status, resumed and summarised, every unit done exactly once', async () => {
+    const out = join(tempDir(), 'toy-run');
+    const run = startCli(['toy', '--out', out, '--units', '40', '--unit-ms', '50', '--json'], env);
+    await waitFor(() => {
+      try {
+        return unitIndexes(out).length >= 5;
+      } catch {
+        return false;
+      }
+    }, 'five units', 60_000);
+    run.kill('SIGKILL');
+    await run;
+    const killedAt = unitIndexes(out).length;
+    expect(killedAt).toBeLessThan(40);
+
+    const status = await cli(['status', out, '--json'], env);
+    expect(status.exitCode).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ kind: 'toy', status: 'interrupted', unitsDone: killedAt, unitsTotal: 40, owner: null });
+    const human = await cli(['status', out], env);
+    expect(human.stdout).toMatch(/kind +toy/);
+    expect(human.stdout).toMatch(new RegExp(`units +${killedAt}/40 \\(50 ms each\\)`));
+    expect(human.stdout).toMatch(/continue with: headroom resume/);
+
+    const resumed = await cli(['resume', out, '--json'], env);
+    expect(resumed.exitCode).toBe(0);
+    const summary = resumed.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string }).find((line) => line.event === 'summary');
+    expect(summary).toMatchObject({ status: 'done', units: 40, unitsThisSession: 40 - killedAt });
+    expect(unitIndexes(out).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(JSON.parse((await cli(['status', out, '--json'], env)).stdout)).toMatchObject({ status: 'done', unitsDone: 40 });
+  });
+
+  it('refuses another kind\'s settings flags on resume, naming the kind they are for', async () => {
+    const out = join(tempDir(), 'toy-flags');
+    expect((await cli(['toy', '--out', out, '--units', '2', '--unit-ms', '1'], env)).exitCode).toBe(0);
+    const wrong = await cli(['resume', out, '--oom-policy', 'cpu'], env);
+    expect(wrong.exitCode).toBe(2);
+    expect(wrong.stderr).toMatch(/is a toy run: --oom-policy is for embed runs/);
+  });
+
+  it('says which module HEADROOM_JOBS names that does not export a job', async () => {
+    const bad = join(tempDir(), 'notAJob.mjs');
+    writeFileSync(bad, 'export const nothing = 1;\n');
+    const result = await cli(['status', tempDir()], { HEADROOM_JOBS: bad });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/HEADROOM_JOBS: .*notAJob\.mjs exports no `job`/);
+  });
+});
+
+describe('a toy kind through the panel service', () => {
+  let runsDir: string;
+  let manager: RunManager;
+
+  beforeAll(() => {
+    registerJob(toyJob);
+    runsDir = tempDir();
+    manager = new RunManager({ runsDir, monitorGpus: false });
+  });
+  afterAll(() => manager.close());
+
+  const info = (runId: string): RunInfo => {
+    const found = manager.listRuns().find((run) => run.runId === runId);
+    if (!found) throw new Error(`${runId} is not listed`);
+    return CALLS.listRuns.result.element.parse(found);
+  };
+
+  it('is listed, started, paused, stopped, resumed and summarised', async () => {
+    const statuses: string[] = [];
+    manager.on('runStatus', (run) => statuses.push(`${run.status}:${run.unitsDone}`));
+    const { runId } = CALLS.startRun.result.parse(await manager.call('startRun', { kind: 'toy', units: 30, unitMs: 40 }));
+    expect(runId).toMatch(/^toy-/);
+    await waitFor(() => info(runId).unitsDone >= 3, 'three units', 30_000);
+    expect(info(runId)).toMatchObject({ kind: 'toy', known: true, status: 'running', unit: 'units', unitsTotal: 30, unitMs: 40 });
+
+    manager.pauseRun({ runId });
+    await waitFor(() => info(runId).status === 'paused', 'paused', 10_000);
+    const pausedAt = info(runId).unitsDone;
+    await new Promise((done) => setTimeout(done, 400));
+    expect(info(runId).unitsDone).toBeLessThanOrEqual(pausedAt + 1); // the unit asleep when paused may finish
+
+    manager.resumeRun({ runId });
+    await waitFor(() => info(runId).unitsDone >= pausedAt + 3, 'more units after resume', 30_000);
+    manager.stopRun({ runId });
+    await waitFor(() => info(runId).status === 'interrupted', 'interrupted', 10_000);
+    const stoppedAt = info(runId).unitsDone;
+    expect(stoppedAt).toBeLessThan(30);
+
+    manager.resumeRun({ runId });
+    await waitFor(() => info(runId).status === 'done', 'done', 30_000);
+    expect(info(runId)).toMatchObject({ status: 'done', unitsDone: 30, errors: [] });
+    expect(unitIndexes(join(runsDir, runId)).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(statuses.some((s) => s.startsWith('paused:'))).toBe(true);
+    expect(statuses.at(-1)).toBe('done:30');
+  });
+
+  it('refuses a request that is not the kind\'s, and a kind that does not exist, as bad_args', async () => {
+    await expect(manager.call('startRun', { kind: 'toy', units: 0 })).rejects.toMatchObject({ code: 'bad_args', message: expect.stringMatching(/startRun: units/) });
+    await expect(manager.call('startRun', { kind: 'toy', units: 2, models: [] })).rejects.toMatchObject({ code: 'bad_args' });
+    await expect(manager.call('startRun', { kind: 'nope', units: 2 })).rejects.toMatchObject({ code: 'bad_args', message: expect.stringMatching(/no job of kind "nope"/) });
+  });
+});
+
+describe('a run of a kind this Headroom does not know', () => {
+  it('is listed and shown by status as "unknown kind X", never dropped, and is not resumable', async () => {
+    const runsDir = tempDir();
+    const dir = join(runsDir, 'from-the-future');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'run.json'), JSON.stringify({ format: 7, kind: 'quantum', createdAt: '2027-01-01T00:00:00.000Z' }));
+    writeFileSync(join(dir, 'journal.jsonl'), '{"type":"run_created","at":"2027-01-01T00:00:00.000Z"}\n');
+    const manager = new RunManager({ runsDir, monitorGpus: false });
+    try {
+      const runs = manager.listRuns();
+      expect(runs).toHaveLength(1);
+      expect(CALLS.listRuns.result.parse(runs)[0]).toMatchObject({ runId: 'from-the-future', kind: 'quantum', known: false, status: 'unknown', errors: [expect.stringMatching(/unknown kind "quantum"/)] });
+      expect(() => manager.resumeRun({ runId: 'from-the-future' })).toThrow(/unknown kind "quantum"/);
+      expect(readFileSync(join(dir, 'run.json'), 'utf8')).toContain('quantum'); // nothing touched
+    } finally {
+      await manager.close();
+    }
+    const status = await cli(['status', dir]);
+    expect(status.exitCode).toBe(2);
+    expect(status.stderr).toMatch(/is a run of unknown kind "quantum" \(this Headroom runs: embed\)/);
+  });
+});
