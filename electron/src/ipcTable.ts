@@ -3,7 +3,8 @@
  * the sender frame and validating its arguments before the Engine sees them.
  * Channels not in the contract do not exist, so invoking one fails.
  */
-import { ApiError, CALL_NAMES, checkCall, EVENTS, type CallName, type EventName } from '../../worker/src/contract/api.js';
+import { ApiError, CALL_NAMES, checkCall, EVENTS, failureAnswer, type CallName, type EventName } from '../../worker/src/contract/api.js';
+import type { Answer } from '../../worker/src/contract/wire.js';
 import { redactDeep } from '../../worker/src/redact.js';
 import { isAppFrame } from './security.js';
 
@@ -12,8 +13,8 @@ export const EVENT_CHANNEL = 'headroom:event';
 export const CALL_CHANNELS: readonly string[] = CALL_NAMES.map(callChannel);
 export const EVENT_NAMES = Object.keys(EVENTS) as EventName[];
 
-/** What a handler answers: errors travel as values (Electron would strip an Error's fields). */
-export type IpcAnswer = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
+/** What a handler answers: the contract's Answer (errors travel as values; Electron would strip an Error's fields). */
+export type IpcAnswer = Answer;
 
 /** The part of ipcMain this table needs (Electron's, or a recorder in tests). */
 export interface IpcMainLike {
@@ -30,8 +31,7 @@ export async function answerCall(target: CallTarget, name: CallName, senderUrl: 
     const checked = checkCall(name, args);
     return { ok: true, result: redactDeep(await target.call(checked.name, checked.args)) };
   } catch (error) {
-    const failure = error instanceof ApiError ? error : new ApiError('internal', error instanceof Error ? error.message : String(error));
-    return { ok: false, error: { code: failure.code, message: failure.message } };
+    return failureAnswer(error);
   }
 }
 

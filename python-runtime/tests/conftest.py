@@ -21,7 +21,6 @@ BATCHING = {
     "maxBatchTokens": None,
     "targetMemory": 0.85,
     "initialBudget": None,
-    "oomPolicy": "fail",
 }
 
 

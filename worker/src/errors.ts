@@ -40,7 +40,7 @@ export function notWritable(dir: string, code: string): HeadroomError {
 
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
 const NOT_WRITABLE = new Set(['EROFS', 'EACCES', 'EPERM']);
-/** The Python worker reports an OSError as text, e.g. `OSError: [Errno 28] No space left on device`. */
+/** The Python runtime reports an OSError as text, e.g. `OSError: [Errno 28] No space left on device`. */
 const WORKER_NO_SPACE = /\[Errno (?:28|122)\]|No space left on device|Disk quota exceeded/;
 
 function errnoOf(error: unknown): { code: string; path: string | undefined } | undefined {

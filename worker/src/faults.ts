@@ -6,7 +6,7 @@
  * HEADROOM_FAULT_KILL_AT=completed  SIGKILL the Engine right after run_completed is
  *                                   journaled, before chunks/ is removed
  *
- * (The worker's switches are in python-runtime/headroom_runtime/faults.py.)
+ * (The runtime's switches are in python-runtime/headroom_runtime/embed/faults.py.)
  */
 export const FAULT_KILL_AT = 'HEADROOM_FAULT_KILL_AT';
 

@@ -16,7 +16,7 @@
  *    X-Amz-Signature, ...) and a Bearer header value.
  *
  * The same rules, character for character, live in
- * python-runtime/headroom_runtime/redact.py; worker/test/unit/redact.test.ts runs
+ * python-runtime/headroom_runtime/core/redact.py; worker/test/redact.test.ts runs
  * both over the same generated strings. Every class below is spelled out in ASCII
  * (no \s, \b or Unicode case folding) so that JavaScript and Python read it alike.
  */

@@ -1,4 +1,4 @@
-/** Which Python runs the worker: $HEADROOM_PYTHON, else the repo's .venv. */
+/** Which Python runs the runtime: $HEADROOM_PYTHON, else the repo's .venv. */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { HeadroomError } from './errors.js';

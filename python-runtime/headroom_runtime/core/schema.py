@@ -18,7 +18,7 @@ Direction = Literal["command", "event"]
 
 SCHEMA_FILE = "protocol.schema.json"
 # The schema's two sections: Engine -> runtime (commands), runtime -> Engine (events).
-SECTIONS: dict[Direction, str] = {"command": "engineToWorker", "event": "workerToEngine"}
+SECTIONS: dict[Direction, str] = {"command": "engineToRuntime", "event": "runtimeToEngine"}
 
 
 class SchemaMismatch(RuntimeError):
@@ -89,7 +89,6 @@ ERROR_CODES = enum("event", "error", "code")
 LOG_LEVELS = enum("event", "log", "level")
 OOM_POLICIES = same_enum(
     ("command", "set_policy", ("oomPolicy",)),
-    ("command", "encode", ("batching", "oomPolicy")),
     ("event", "policy_set", ("oomPolicy",)),
 )
 BATCHING_MODES = enum("command", "encode", "batching", "mode")

@@ -46,7 +46,7 @@ def load_key(spec: Message) -> LoadKey:
 class EmbedJob:
     def __init__(self, context: Context) -> None:
         self.context = context
-        self.oom_policy: OomPolicy | None = None  # set_policy overrides the encode command's
+        self.oom_policy: OomPolicy = "fail"  # set_policy is its one channel (sent once ready, and on each change)
         self._models: dict[LoadKey, LoadedModel] = {}
         self._passes: dict[str, OpenPass] = {}
         self._controllers: dict[str, BudgetController] = {}
@@ -206,7 +206,7 @@ class EmbedJob:
         settings = BatchSettings(
             min_docs=batching["batchSize"] if fixed else batching["minBatch"],
             max_docs=batching["batchSize"] if fixed else batching["maxBatch"],
-            oom_policy=self.oom_policy or batching["oomPolicy"],
+            oom_policy=self.oom_policy,
             between_batches=self.context.wait_if_paused,
         )
         for chunk in command["chunks"]:
@@ -214,7 +214,7 @@ class EmbedJob:
             started = time.perf_counter()
             texts: list[str] = chunk["texts"]
             controller = self._controller(spec, batching, loaded, texts)
-            settings.oom_policy = self.oom_policy or batching["oomPolicy"]
+            settings.oom_policy = self.oom_policy
             try:
                 matrix, stats = encode_chunk(
                     loaded, texts, settings, controller, emit, lambda: self._cpu_model(spec)

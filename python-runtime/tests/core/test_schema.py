@@ -59,13 +59,13 @@ def test_a_restated_error_code_the_schema_lacks_fails_at_import() -> None:
 def test_an_enum_restated_differently_at_two_sites_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """The schema itself drifting (one site's OOM policies edited) is caught, not averaged."""
     edited = json.loads(json.dumps(SCHEMA))
-    for variant in edited["engineToWorker"]["oneOf"]:
+    for variant in edited["engineToRuntime"]["oneOf"]:
         if variant["properties"]["type"]["const"] == "set_policy":
             variant["properties"]["oomPolicy"]["enum"] = ["fail", "cpu"]
     monkeypatch.setattr(schema, "schema", lambda: edited)
     with pytest.raises(schema.SchemaMismatch, match="one enum, different lists"):
         schema.same_enum(
-            ("command", "set_policy", ("oomPolicy",)), ("command", "encode", ("batching", "oomPolicy"))
+            ("command", "set_policy", ("oomPolicy",)), ("event", "policy_set", ("oomPolicy",))
         )
     assert schema.enum("command", "set_policy", "oomPolicy") == ("fail", "cpu")
 

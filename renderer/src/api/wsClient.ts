@@ -1,16 +1,13 @@
 /** The panel API over the WebSocket of `headroom serve` (the token comes in the page's URL fragment). */
 import type { CallArgs, CallName, CallResult, EventName, EventPayload, HeadroomApi } from '../../../worker/src/contract/api.ts';
 import { CALL_NAMES } from '../../../worker/src/contract/api.ts';
+import { ServerMessage } from '../../../worker/src/contract/wire.ts';
 
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
 }
 
-type ServerMessage =
-  | { type: 'result'; id: number | null; ok: true; result: unknown }
-  | { type: 'result'; id: number | null; ok: false; error: { code: string; message: string } }
-  | { type: 'event'; name: EventName; payload: unknown };
 
 export function readToken(): string | null {
   const fromHash = new URLSearchParams(window.location.hash.slice(1)).get('token');
@@ -43,7 +40,9 @@ export function connectWebSocket(token: string, onConnection: (up: boolean) => v
       setTimeout(open, 1000);
     };
     socket.onmessage = (message: MessageEvent<string>) => {
-      const data = JSON.parse(message.data) as ServerMessage;
+      const parsed = ServerMessage.safeParse(JSON.parse(message.data));
+      if (!parsed.success) return; // not the contract's envelope: nothing to route
+      const data = parsed.data;
       if (data.type === 'event') {
         for (const listener of listeners.get(data.name) ?? []) listener(data.payload);
         return;

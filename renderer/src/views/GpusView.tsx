@@ -54,7 +54,7 @@ export function GpusView() {
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
-            {sample.workers.map((w) => (
+            {sample.runtimes.map((w) => (
               <Table.Tr key={w.pid}>
                 <Table.Td>{w.runId}</Table.Td>
                 <Table.Td>{w.pid}</Table.Td>
@@ -64,7 +64,7 @@ export function GpusView() {
             ))}
           </Table.Tbody>
         </Table>
-        {sample.workers.length === 0 && (
+        {sample.runtimes.length === 0 && (
           <Text size="sm" c="dimmed">
             No runtime running.
           </Text>

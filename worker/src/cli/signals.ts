@@ -1,6 +1,6 @@
 /**
  * Signals to the CLI. The first SIGINT, SIGTERM, SIGHUP or SIGQUIT asks the command to stop:
- * a run kills its worker, journals run_interrupted and exits 3. Any later signal is
+ * a run kills its runtime, journals run_interrupted and exits 3. Any later signal is
  * noted and ignored, so a second Ctrl-C or `kill` cannot cut the journal short (the
  * default action would end the process at once, exit 130 or 143, nothing written).
  * With nothing to stop, the CLI leaves at once, exit 3.

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { EMBED_KIND, EmbedRequest, EmbedSettings } from './jobs/embed.js';
 import { JobKindName, RunId, RunInfo } from './runs.js';
+import type { ApiErrorCode } from './wire.js';
 
 export { RunId, RunInfo, RunState } from './runs.js';
 
@@ -37,8 +38,8 @@ export const GpuSample = z.object({
   /** Why gpus is empty, in words; null when it is not. */
   note: z.string().nullable(),
   system: z.object({ memoryUsed: z.number().nonnegative(), memoryTotal: z.number().nonnegative() }),
-  /** Headroom's workers and the memory they report. */
-  workers: z.array(z.object({ runId: RunId, pid: z.number().int(), device: z.string().nullable(), allocated: z.number().nullable() })),
+  /** Headroom's runtimes and the memory they report. */
+  runtimes: z.array(z.object({ runId: RunId, pid: z.number().int(), device: z.string().nullable(), allocated: z.number().nullable() })),
 });
 export type GpuSample = z.infer<typeof GpuSample>;
 
@@ -97,12 +98,18 @@ export type HeadroomApi = {
 
 export class ApiError extends Error {
   constructor(
-    readonly code: 'bad_args' | 'unknown_call' | 'not_found' | 'busy' | 'bad_input' | 'internal',
+    readonly code: ApiErrorCode,
     message: string,
   ) {
     super(message);
     this.name = 'ApiError';
   }
+}
+
+/** The Answer a failure travels as, on every transport. */
+export function failureAnswer(error: unknown, bound = (text: string): string => text): { ok: false; error: { code: ApiErrorCode; message: string } } {
+  const failure = error instanceof ApiError ? error : new ApiError('internal', error instanceof Error ? error.message : String(error));
+  return { ok: false, error: { code: failure.code, message: bound(failure.message) } };
 }
 
 /** Validates a call by name; the one gate for every transport. */
@@ -111,7 +118,7 @@ export function checkCall(name: string, args: unknown): { name: CallName; args: 
   const checked = parseArgs(name, CALLS[name as CallName].args, args ?? {});
   if (name === 'startRun') {
     const { kind, ...request } = checked as { kind: string };
-    const schema = JOB_REQUESTS[kind];
+    const schema = Object.hasOwn(JOB_REQUESTS, kind) ? JOB_REQUESTS[kind] : undefined;
     if (schema) return { name, args: { kind, ...(parseArgs(name, schema, request) as object) } };
   }
   if (name === 'setPolicy') {

@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { EngineToWorker, PROTOCOL_VERSION, WorkerToEngine } from './protocol.js';
+import { EngineToRuntime, PROTOCOL_VERSION, RuntimeToEngine } from './protocol.js';
 
 export const SCHEMA_PATH = fileURLToPath(
   new URL('../../../python-runtime/headroom_runtime/protocol.schema.json', import.meta.url),
@@ -15,8 +15,8 @@ export function protocolJsonSchema(): string {
   const schema = {
     $comment: 'Generated from worker/src/contract/protocol.ts by `npm run schema`. Do not edit.',
     protocol: PROTOCOL_VERSION,
-    engineToWorker: z.toJSONSchema(EngineToWorker),
-    workerToEngine: z.toJSONSchema(WorkerToEngine),
+    engineToRuntime: z.toJSONSchema(EngineToRuntime),
+    runtimeToEngine: z.toJSONSchema(RuntimeToEngine),
   };
   return `${JSON.stringify(schema, null, 2)}\n`;
 }

@@ -1,16 +1,19 @@
 /**
- * The worker protocol: every line that crosses the Engine <-> Python worker
+ * The runtime protocol: every line that crosses the Engine <-> Python runtime
  * boundary. This file is the one definition; the Python runtime validates
  * against `protocol.schema.json`, which `npm run schema` derives from it
  * (and `npm run check:schema` keeps in sync).
  */
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: the OOM policy travels only in set_policy (no longer in each encode's batching). */
+export const PROTOCOL_VERSION = 2;
 
+/** The device words a request may use; `cuda:N` names one GPU. */
+export const DeviceKeyword = z.enum(['auto', 'cpu', 'cuda']);
 export const DeviceRequest = z
   .string()
-  .regex(/^(auto|cpu|cuda|cuda:\d+)$/, 'device must be auto, cpu, cuda or cuda:N');
+  .regex(new RegExp(`^(${DeviceKeyword.options.join('|')}|cuda:\\d+)$`), `device must be ${DeviceKeyword.options.join(', ')} or cuda:N`);
 export type DeviceRequest = z.infer<typeof DeviceRequest>;
 
 const Count = z.number().int().nonnegative();
@@ -51,21 +54,20 @@ export const Batching = z.object({
   maxBatchTokens: z.number().int().positive().nullable(),
   /** Fraction of the device (or of the cap) the peak may reach. */
   targetMemory: z.number().gt(0).max(1),
-  /** Budget learned on an earlier run; null makes the worker probe. */
+  /** Budget learned on an earlier run; null makes the runtime probe. */
   initialBudget: z.number().int().positive().nullable(),
-  oomPolicy: OomPolicy,
 });
 export type Batching = z.infer<typeof Batching>;
 
 export const ChunkTask = z.object({
   index: Count,
   texts: z.array(z.string()).min(1),
-  /** Absolute path of the chunk file the worker writes (atomically). */
+  /** Absolute path of the chunk file the runtime writes (atomically). */
   path: z.string().min(1),
 });
 export type ChunkTask = z.infer<typeof ChunkTask>;
 
-export const EngineToWorker = z.discriminatedUnion('type', [
+export const EngineToRuntime = z.discriminatedUnion('type', [
   z.object({ type: z.literal('hello'), protocol: z.literal(PROTOCOL_VERSION) }),
   /** Resolve each model and read its dimension from its files, loading no weights (checks a spec before work). */
   z.object({ type: z.literal('describe'), specs: z.array(EncodeSpec).min(1) }),
@@ -74,14 +76,21 @@ export const EngineToWorker = z.discriminatedUnion('type', [
   /** Close a pass; `release` drops the model and empties the device cache (sequential mode). */
   z.object({ type: z.literal('pass_end'), modelKey: EncodeSpec.shape.modelKey, release: z.boolean() }),
   z.object({ type: z.literal('encode'), spec: EncodeSpec, batching: Batching, chunks: z.array(ChunkTask).min(1) }),
+  /** The OOM policy's one channel: sent once the runtime is ready, and again on every change; acts on the next batch. */
   z.object({ type: z.literal('set_policy'), oomPolicy: OomPolicy }),
   z.object({ type: z.literal('pause') }),
   z.object({ type: z.literal('resume') }),
   z.object({ type: z.literal('shutdown') }),
 ]);
-export type EngineToWorker = z.infer<typeof EngineToWorker>;
+export type EngineToRuntime = z.infer<typeof EngineToRuntime>;
 
 export const ModelSource = z.enum(['folder', 'bundled', 'hub-cache']);
+/** How a first token budget was found: measured on the device, a CPU default, or pinned by --max-batch-tokens. */
+export const ProbeMethod = z.enum(['measured', 'cpu-default', 'pinned']);
+/** What failed: the allocator's out-of-memory, or its assertion (treated alike). */
+export const OomKind = z.enum(['oom', 'allocator_assert']);
+/** What the runtime did about one: retry smaller, fail, CPU, truncate, or ask for a fresh runtime. */
+export const OomAction = z.enum(['retry', 'fail', 'cpu', 'truncate', 'recycle']);
 /** A sha256 over the relative paths, sizes and contents of a model's weight, config and tokenizer files. */
 export const ModelFingerprint = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
@@ -107,7 +116,7 @@ export const ChunkStats = z.object({
 });
 export type ChunkStats = z.infer<typeof ChunkStats>;
 
-export const WorkerErrorCode = z.enum([
+export const RuntimeErrorCode = z.enum([
   'bad_message',
   'model_not_found',
   'bad_model',
@@ -118,9 +127,9 @@ export const WorkerErrorCode = z.enum([
   'recycle',
   'internal',
 ]);
-export type WorkerErrorCode = z.infer<typeof WorkerErrorCode>;
+export type RuntimeErrorCode = z.infer<typeof RuntimeErrorCode>;
 
-export const WorkerToEngine = z.discriminatedUnion('type', [
+export const RuntimeToEngine = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('ready'),
     protocol: z.literal(PROTOCOL_VERSION),
@@ -141,7 +150,7 @@ export const WorkerToEngine = z.discriminatedUnion('type', [
         dim: z.number().int().positive().nullable(),
         /** Bytes of weight files: what the model needs resident. */
         weightBytes: Bytes,
-        /** The model's identity (see headroom_runtime/fingerprint.py), checked against run.json. */
+        /** The model's identity (see headroom_runtime/embed/fingerprint.py), checked against run.json. */
         fingerprint: ModelFingerprint,
       }),
     ),
@@ -158,7 +167,7 @@ export const WorkerToEngine = z.discriminatedUnion('type', [
     dtype: z.string(),
     dim: z.number().int().positive(),
     maxSeqLen: z.number().int().positive(),
-    /** Bytes the worker may use on its device (the cap when one is set); null on CPU. */
+    /** Bytes the runtime may use on its device (the cap when one is set); null on CPU. */
     capacity: Bytes,
     free: Bytes,
     /** False when the model was resident already (shared with the pass before). */
@@ -190,7 +199,7 @@ export const WorkerToEngine = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('probe'),
-    method: z.enum(['measured', 'cpu-default', 'pinned']),
+    method: ProbeMethod,
     tokens: Count,
     peak: Bytes,
     budget: z.number().int().positive(),
@@ -207,12 +216,12 @@ export const WorkerToEngine = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('oom'),
-    kind: z.enum(['oom', 'allocator_assert']),
+    kind: OomKind,
     docs: z.number().int().positive(),
     tokens: Count,
     /** The budget after the OOM. */
     budget: z.number().int().positive(),
-    action: z.enum(['retry', 'fail', 'cpu', 'truncate', 'recycle']),
+    action: OomAction,
   }),
   z.object({
     type: z.literal('chunk_done'),
@@ -228,7 +237,7 @@ export const WorkerToEngine = z.discriminatedUnion('type', [
     stats: ChunkStats,
   }),
   z.object({ type: z.literal('policy_set'), oomPolicy: OomPolicy }),
-  /** Every second from a thread of its own, idle or busy: silence means a hung worker (supervisor/runtimeProcess.ts). */
+  /** Every second from a thread of its own, idle or busy: silence means a hung runtime (supervisor/runtimeProcess.ts). */
   z.object({ type: z.literal('heartbeat') }),
   z.object({ type: z.literal('paused') }),
   z.object({ type: z.literal('resumed') }),
@@ -239,14 +248,14 @@ export const WorkerToEngine = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('error'),
-    code: WorkerErrorCode,
+    code: RuntimeErrorCode,
     message: z.string(),
-    /** A fatal error ends the work in hand; the worker still answers shutdown. */
+    /** A fatal error ends the work in hand; the runtime still answers shutdown. */
     fatal: z.boolean(),
     /** For document_too_large: which document (chunk index, row within the chunk). */
     document: z.object({ chunk: Count, row: Count, tokens: Count }).nullable(),
   }),
   z.object({ type: z.literal('done') }),
 ]);
-export type WorkerToEngine = z.infer<typeof WorkerToEngine>;
-export type WorkerEvent<T extends WorkerToEngine['type']> = Extract<WorkerToEngine, { type: T }>;
+export type RuntimeToEngine = z.infer<typeof RuntimeToEngine>;
+export type RuntimeEvent<T extends RuntimeToEngine['type']> = Extract<RuntimeToEngine, { type: T }>;

@@ -1,6 +1,6 @@
 /**
  * The first GPU monitor: nvidia-smi queried at 1 Hz in CSV form, merged with
- * the workers' own memory figures. On a machine without an NVIDIA GPU it says so
+ * the runtimes' own memory figures. On a machine without an NVIDIA GPU it says so
  * plainly and reports system memory. (Thresholds, leak detection and several GPUs
  * in detail come later; the sample's shape leaves room for them.)
  */
@@ -27,7 +27,7 @@ export function parseNvidiaSmi(csv: string): GpuSample['gpus'] {
     }));
 }
 
-type Workers = () => GpuSample['workers'];
+type Runtimes = () => GpuSample['runtimes'];
 
 export class GpuMonitor {
   private timer: NodeJS.Timeout | undefined;
@@ -35,10 +35,10 @@ export class GpuMonitor {
   private readonly listeners = new Set<(sample: GpuSample) => void>();
 
   constructor(
-    private readonly workers: Workers,
+    private readonly runtimes: Runtimes,
     private readonly command = 'nvidia-smi',
   ) {
-    this.sample = { at: Date.now(), gpus: [], note: 'not sampled yet', system: systemMemory(), workers: [] };
+    this.sample = { at: Date.now(), gpus: [], note: 'not sampled yet', system: systemMemory(), runtimes: [] };
   }
 
   on(listener: (sample: GpuSample) => void): () => void {
@@ -47,7 +47,7 @@ export class GpuMonitor {
   }
 
   latest(): GpuSample {
-    return { ...this.sample, workers: this.workers() };
+    return { ...this.sample, runtimes: this.runtimes() };
   }
 
   start(): void {
@@ -65,7 +65,7 @@ export class GpuMonitor {
   }
 
   async read(): Promise<GpuSample> {
-    const base = { at: Date.now(), system: systemMemory(), workers: this.workers() };
+    const base = { at: Date.now(), system: systemMemory(), runtimes: this.runtimes() };
     try {
       const result = await execa(this.command, QUERY, { timeout: 3000, reject: false });
       if (result.failed || result.exitCode !== 0) {

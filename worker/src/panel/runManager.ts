@@ -57,7 +57,7 @@ export class RunManager {
     this.runsDir = resolve(options.runsDir);
     mkdirSync(this.runsDir, { recursive: true });
     this.events.setMaxListeners(100);
-    this.monitor = new GpuMonitor(() => this.workers());
+    this.monitor = new GpuMonitor(() => this.runtimes());
     this.monitor.on((sample) => this.emit('gpuSample', sample));
     if (options.monitorGpus !== false) this.monitor.start();
   }
@@ -273,7 +273,7 @@ export class RunManager {
     return { demoCorpus: form.demoCorpus, defaultModel: form.defaultModel, runsDir: this.runsDir, desktop: this.options.chooseInputFile !== undefined };
   }
 
-  private workers(): { runId: string; pid: number; device: string | null; allocated: number | null }[] {
+  private runtimes(): { runId: string; pid: number; device: string | null; allocated: number | null }[] {
     return [...this.live.entries()].flatMap(([runId, live]) => (live.runtimePid === null ? [] : [{ runId, pid: live.runtimePid, device: this.infos.get(runId).device, allocated: live.allocated }]));
   }
 

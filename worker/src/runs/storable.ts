@@ -5,7 +5,7 @@
  * model name or folder, a field name) would come back as `***` and the run could
  * not use it. Rather than store a value the run cannot use, or store a secret,
  * such a run is refused at creation, naming the field: secrets belong in the
- * environment (HF_TOKEN and the like), which the worker inherits and nothing stores.
+ * environment (HF_TOKEN and the like), which the runtime inherits and nothing stores.
  */
 import { HeadroomError } from '../errors.js';
 import { maskedFields, redact } from '../redact.js';

@@ -5,7 +5,8 @@
  * by `ws`, reported through the socket's `error` event, which must be listened to).
  */
 import type { RawData, WebSocket } from 'ws';
-import { ApiError, checkCall, EVENTS, type EventName } from '../contract/api.js';
+import { ApiError, checkCall, EVENTS, failureAnswer, type EventName } from '../contract/api.js';
+import { CallMessage, type ServerMessage } from '../contract/wire.js';
 import { redactDeep } from '../redact.js';
 import type { RunManager } from '../panel/runManager.js';
 
@@ -38,20 +39,23 @@ export function readCall(data: RawData, isBinary: boolean): CheckedCall | { id: 
     return { id: null, error: badArgs(`a message must be JSON; ${SHAPE}`) };
   }
   if (message === null || typeof message !== 'object' || Array.isArray(message)) return { id: null, error: badArgs(`a message must be a JSON object; ${SHAPE}`) };
-  const { type, id, name, args } = message as Record<string, unknown>;
+  const { id } = message as Record<string, unknown>;
   if (id !== undefined && !(typeof id === 'number' && Number.isSafeInteger(id))) {
     return { id: null, error: badArgs(`id: a whole number of at most 2^53 - 1; ${SHAPE}`) };
   }
-  const callId = id ?? null;
-  if (type !== 'call') return { id: callId, error: badArgs(`type: must be "call"; ${SHAPE}`) };
-  if (typeof name !== 'string') return { id: callId, error: badArgs(`name: the name of a call; ${SHAPE}`) };
-  return { id: callId, name, args };
+  const callId = (id as number | undefined) ?? null;
+  const call = CallMessage.safeParse(message);
+  if (!call.success) {
+    const field = String(call.error.issues[0]?.path[0] ?? 'type');
+    return { id: callId, error: badArgs(field === 'name' ? `name: the name of a call; ${SHAPE}` : `${field}: must be "call"; ${SHAPE}`) };
+  }
+  return { id: callId, name: call.data.name, args: call.data.args };
 }
 
 const bounded = (text: string): string => (text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}...` : text);
 
 export function connect(ws: WebSocket, manager: RunManager, log: (line: string) => void): void {
-  const send = (message: unknown): void => {
+  const send = (message: ServerMessage): void => {
     // Called from the manager's events too: a failure here must not reach a run.
     try {
       if (ws.readyState !== ws.OPEN) return;
@@ -63,8 +67,7 @@ export function connect(ws: WebSocket, manager: RunManager, log: (line: string) 
     }
   };
   const fail = (id: number | null, error: unknown): void => {
-    const failure = error instanceof ApiError ? error : new ApiError('internal', error instanceof Error ? error.message : String(error));
-    send({ type: 'result', id, ok: false, error: { code: failure.code, message: bounded(failure.message) } });
+    send({ type: 'result', id, ...failureAnswer(error, bounded) });
   };
   const unsubscribe = (Object.keys(EVENTS) as EventName[]).map((name) => manager.on(name, (payload) => send({ type: 'event', name, payload })));
   ws.on('close', () => unsubscribe.forEach((off) => off()));

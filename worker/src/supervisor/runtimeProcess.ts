@@ -1,47 +1,47 @@
 /**
- * Supervises one Python worker: JSON lines over stdin/stdout, every line
- * validated against the contract, stderr kept as logs. The worker runs in its
+ * Supervises one Python runtime: JSON lines over stdin/stdout, every line
+ * validated against the contract, stderr kept as logs. The runtime runs in its
  * own process group, and the whole group is killed: a stray child holds VRAM.
- * A worker that falls silent (no line, not even its one-a-second heartbeat) for
+ * A runtime that falls silent (no line, not even its one-a-second heartbeat) for
  * the heartbeat timeout is hung: its group is killed and its exit says so.
  */
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
-import { EngineToWorker, PROTOCOL_VERSION, WorkerToEngine } from '../contract/protocol.js';
+import { EngineToRuntime, PROTOCOL_VERSION, RuntimeToEngine } from '../contract/protocol.js';
 import { HeadroomError } from '../errors.js';
 import { pythonExecutable, RUNTIME_DIR } from '../runtimePaths.js';
 
-export type WorkerExitReason = 'clean' | 'crashed' | 'killed' | 'hung';
+export type RuntimeExitReason = 'clean' | 'crashed' | 'killed' | 'hung';
 
-export interface WorkerExit {
-  reason: WorkerExitReason;
+export interface RuntimeExit {
+  reason: RuntimeExitReason;
   code: number | undefined;
   signal: string | undefined;
-  /** The last lines the worker wrote to stderr, for error messages. */
+  /** The last lines the runtime wrote to stderr, for error messages. */
   stderrTail: string[];
   /** When reason is 'hung': how long it was silent, and the limit it passed. */
   silentMs?: number;
   timeoutMs?: number;
 }
 
-export type WorkerItem = { kind: 'event'; event: WorkerToEngine } | { kind: 'exit'; exit: WorkerExit };
+export type RuntimeItem = { kind: 'event'; event: RuntimeToEngine } | { kind: 'exit'; exit: RuntimeExit };
 
-export interface WorkerOptions {
+export interface RuntimeProcessOptions {
   python?: string;
   env?: NodeJS.ProcessEnv;
   onLog?: (line: string) => void;
-  /** Silence that makes the worker hung; default heartbeatTimeoutMs(). */
+  /** Silence that makes the runtime hung; default heartbeatTimeoutMs(). */
   heartbeatTimeoutMs?: number;
 }
 
 /**
- * How long a worker may send nothing before it counts as hung: 120 s by default,
+ * How long a runtime may send nothing before it counts as hung: 120 s by default,
  * HEADROOM_HEARTBEAT_TIMEOUT_S to change it. The worker's heartbeat thread keeps
  * talking through model loads, so only a long GIL-holding call or a stopped or
  * wedged process gets near it; 120 s leaves a slow disk or a big model ample room.
  */
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 120_000;
-/** Before its first line the worker imports torch and says nothing: at least this long. */
+/** Before its first line the runtime imports torch and says nothing: at least this long. */
 const STARTUP_ALLOWANCE_MS = 120_000;
 const HEARTBEAT_ENV = 'HEADROOM_HEARTBEAT_TIMEOUT_S';
 
@@ -58,7 +58,7 @@ export function heartbeatTimeoutMs(env: NodeJS.ProcessEnv = process.env): number
 const STDERR_TAIL = 40;
 const live = new Set<RuntimeProcess>();
 process.on('exit', () => {
-  for (const worker of live) worker.kill();
+  for (const runtime of live) runtime.kill();
 });
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
@@ -69,7 +69,7 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-export function describeExit(exit: WorkerExit): string {
+export function describeExit(exit: RuntimeExit): string {
   const how =
     exit.reason === 'hung'
       ? `sent nothing for ${seconds(exit.silentMs ?? 0)} (the limit is ${seconds(exit.timeoutMs ?? 0)}) and was killed as hung`
@@ -77,15 +77,15 @@ export function describeExit(exit: WorkerExit): string {
         ? `was killed by ${exit.signal}`
         : `exited with code ${exit.code ?? '?'}`;
   const tail = exit.stderrTail.slice(-5).join('\n  ');
-  return `the Python worker ${how}${tail ? `; its last log lines:\n  ${tail}` : ''}`;
+  return `the Python runtime ${how}${tail ? `; its last log lines:\n  ${tail}` : ''}`;
 }
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 export class RuntimeProcess {
   readonly pid: number;
-  readonly exited: Promise<WorkerExit>;
-  private readonly queue: WorkerItem[] = [];
+  readonly exited: Promise<RuntimeExit>;
+  private readonly queue: RuntimeItem[] = [];
   private wake: (() => void) | undefined;
   private readonly stderrTail: string[] = [];
   private stopping = false;
@@ -97,8 +97,8 @@ export class RuntimeProcess {
   private hung: { silentMs: number; timeoutMs: number } | undefined;
   private readonly watchdog: NodeJS.Timeout;
 
-  private constructor(private readonly child: ResultPromise, options: WorkerOptions) {
-    if (child.pid === undefined) throw new HeadroomError('internal', 'the Python worker did not start');
+  private constructor(private readonly child: ResultPromise, options: RuntimeProcessOptions) {
+    if (child.pid === undefined) throw new HeadroomError('internal', 'the Python runtime did not start');
     this.pid = child.pid;
     live.add(this);
     this.timeoutMs = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
@@ -119,16 +119,16 @@ export class RuntimeProcess {
     this.exited = child.then((result) => {
       live.delete(this);
       clearInterval(this.watchdog);
-      killGroup(this.pid, 'SIGKILL'); // anything the worker left behind in its group
+      killGroup(this.pid, 'SIGKILL'); // anything the runtime left behind in its group
       const signal = result.signal ?? undefined;
-      const reason: WorkerExitReason = this.hung ? 'hung' : signal ? (this.stopping ? 'killed' : 'crashed') : result.exitCode === 0 ? 'clean' : 'crashed';
-      const exit: WorkerExit = { reason, code: result.exitCode, signal, stderrTail: [...this.stderrTail], ...this.hung };
+      const reason: RuntimeExitReason = this.hung ? 'hung' : signal ? (this.stopping ? 'killed' : 'crashed') : result.exitCode === 0 ? 'clean' : 'crashed';
+      const exit: RuntimeExit = { reason, code: result.exitCode, signal, stderrTail: [...this.stderrTail], ...this.hung };
       this.push({ kind: 'exit', exit });
       return exit;
     });
   }
 
-  static start(options: WorkerOptions = {}): RuntimeProcess {
+  static start(options: RuntimeProcessOptions = {}): RuntimeProcess {
     const python = options.python ?? pythonExecutable();
     const base = options.env ?? process.env;
     const timeoutMs = options.heartbeatTimeoutMs ?? heartbeatTimeoutMs(base); // a bad value stops before any spawn
@@ -154,12 +154,12 @@ export class RuntimeProcess {
     return new RuntimeProcess(child, { ...options, heartbeatTimeoutMs: timeoutMs });
   }
 
-  /** True once the watchdog has killed this worker as hung. */
+  /** True once the watchdog has killed this runtime as hung. */
   get isHung(): boolean {
     return this.hung !== undefined;
   }
 
-  /** Kills the group of a worker silent past its limit; the exit then reads 'hung'. */
+  /** Kills the group of a runtime silent past its limit; the exit then reads 'hung'. */
   private checkAlive(): void {
     const now = performance.now();
     // A late tick means the Engine's own event loop was blocked: lines may be waiting
@@ -174,7 +174,7 @@ export class RuntimeProcess {
     killGroup(this.pid, 'SIGKILL'); // SIGKILL ends a stopped process too
   }
 
-  private push(item: WorkerItem): void {
+  private push(item: RuntimeItem): void {
     this.queue.push(item);
     this.wake?.();
   }
@@ -187,19 +187,19 @@ export class RuntimeProcess {
     } catch {
       value = undefined;
     }
-    const parsed = WorkerToEngine.safeParse(value);
+    const parsed = RuntimeToEngine.safeParse(value);
     if (parsed.success && parsed.data.type === 'heartbeat') return; // its arrival was the news
     if (parsed.success) {
       this.push({ kind: 'event', event: parsed.data });
       return;
     }
     // A malformed line is an error event, never a crash of the Engine.
-    const message = `malformed line from the worker: ${line.slice(0, 200)}`;
+    const message = `malformed line from the runtime: ${line.slice(0, 200)}`;
     this.push({ kind: 'event', event: { type: 'error', code: 'bad_message', message, fatal: false, document: null } });
   }
 
-  /** The next event, or the exit once the worker is gone. */
-  async next(): Promise<WorkerItem> {
+  /** The next event, or the exit once the runtime is gone. */
+  async next(): Promise<RuntimeItem> {
     while (this.queue.length === 0) {
       await new Promise<void>((resolve) => {
         this.wake = resolve;
@@ -211,16 +211,16 @@ export class RuntimeProcess {
     return item;
   }
 
-  send(message: EngineToWorker): void {
-    const checked = EngineToWorker.parse(message);
+  send(message: EngineToRuntime): void {
+    const checked = EngineToRuntime.parse(message);
     this.child.stdin?.write(`${JSON.stringify(checked)}\n`);
   }
 
   /**
    * Waits for `ready`; fails with the worker's own words if it dies first. A silent
-   * worker is caught sooner by the heartbeat watchdog; this bounds one that talks but never gets ready.
+   * runtime is caught sooner by the heartbeat watchdog; this bounds one that talks but never gets ready.
    */
-  async handshake(timeoutMs = 300_000): Promise<Extract<WorkerToEngine, { type: 'ready' }>> {
+  async handshake(timeoutMs = 300_000): Promise<Extract<RuntimeToEngine, { type: 'ready' }>> {
     this.send({ type: 'hello', protocol: PROTOCOL_VERSION });
     const timer = setTimeout(() => this.kill(), timeoutMs);
     try {
@@ -229,7 +229,7 @@ export class RuntimeProcess {
         if (item.kind === 'exit') {
           // Killed from outside is an interruption (resumable); dying by itself is a fault.
           const kind = item.exit.signal ? 'interrupted' : 'internal';
-          throw new HeadroomError(kind, `run interrupted: worker failed to start: ${describeExit(item.exit)}`);
+          throw new HeadroomError(kind, `run interrupted: runtime failed to start: ${describeExit(item.exit)}`);
         }
         if (item.event.type === 'ready') return item.event;
       }
@@ -239,7 +239,7 @@ export class RuntimeProcess {
   }
 
   /** Asks for a clean exit, then escalates: SIGTERM, then SIGKILL, to the whole group. */
-  async stop(graceMs = 10_000): Promise<WorkerExit> {
+  async stop(graceMs = 10_000): Promise<RuntimeExit> {
     this.stopping = true;
     this.send({ type: 'shutdown' });
     const timers = [

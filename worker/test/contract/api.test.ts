@@ -9,4 +9,14 @@ describe('the API contract', () => {
     expect(checkCall('startRun', { input: 'x.jsonl', models: [{ model: 'm' }] }).args).toMatchObject({ ensembleMode: 'simultaneous', chunkSize: 1000, batchSize: 'auto' });
     expect(() => checkCall('startRun', { input: 'x', models: [{ model: 'm' }], minBatch: 64, maxBatch: 8 })).toThrow(/floor \(min batch\) is above the ceiling/);
   });
+
+  it('checks a known kind\'s request at the gate, and passes any other kind on for its job to check', () => {
+    expect(checkCall('startRun', { kind: 'embed', input: 'x', models: [{ model: 'm' }] }).args).toMatchObject({ kind: 'embed', chunkSize: 1000 });
+    expect(() => checkCall('startRun', { kind: 'embed', input: 'x', models: [{ model: 'm' }], units: 3 })).toThrow(/startRun: arguments: Unrecognized key: "units"/);
+    // Names an object's own properties could shadow are kinds like any other, never a schema.
+    for (const kind of ['constructor', 'tostring', 'hasownproperty']) expect(checkCall('startRun', { kind, units: 3 }).args).toEqual({ kind, units: 3 });
+    expect(() => checkCall('startRun', { kind: '__proto__' })).toThrow(/kind: a job kind is a short lower-case name/);
+    expect(() => checkCall('setPolicy', { runId: 'a', ensembleMode: 'parallel' })).toThrow(/setPolicy: ensembleMode/);
+    expect(checkCall('setPolicy', { runId: 'a', someOtherKindsSetting: 3 }).args).toEqual({ runId: 'a', someOtherKindsSetting: 3 });
+  });
 });

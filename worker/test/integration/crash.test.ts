@@ -48,7 +48,7 @@ describe('SIGKILL of the worker at random points', () => {
       const result = await child;
       if (result.exitCode === 0) break; // finished before the kill landed
       expect(result.exitCode, `${log.join('\n')}\n${String(result.stderr)}`).toBe(3);
-      expect(String(result.stderr)).toMatch(/run interrupted: .*the Python worker was killed by SIGKILL/);
+      expect(String(result.stderr)).toMatch(/run interrupted: .*the Python runtime was killed by SIGKILL/);
       kills += 1;
     }
     expect(kills, log.join('\n')).toBeGreaterThanOrEqual(20);

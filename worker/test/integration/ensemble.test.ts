@@ -6,7 +6,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { createEmbedRun, EMBED_DEFAULTS, executeRun, type EmbedOptions, type Progress } from '../../src/jobs/embed/embedRun.js';
+import { createEmbedRun, executeRun, type EmbedOptions, type Progress } from '../../src/jobs/embed/embedRun.js';
+import { EMBED_REQUEST_DEFAULTS } from '../../src/contract/jobs/embed.js';
 import { ensembleEntries } from '../../src/jobs/embed/ensemble.js';
 import { RunControl } from '../../src/runs/runControl.js';
 import type { EmbedSettings } from '../../src/contract/jobs/embed.js';
@@ -266,7 +267,7 @@ describe('ensembles', () => {
 
 function spec(mode: 'simultaneous' | 'sequential'): EmbedOptions {
   return {
-    ...EMBED_DEFAULTS,
+    ...EMBED_REQUEST_DEFAULTS,
     models: ensembleEntries(
       MODELS().map((model) => ({ model, device: 'cpu' })),
       WEIGHTS.split(',').map(Number),

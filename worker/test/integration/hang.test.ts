@@ -66,7 +66,7 @@ describe('a hung worker', () => {
     expect(hang.silentS).toBeGreaterThanOrEqual(TIMEOUT_S);
     expect(hang.chunk).not.toBeNull();
     expect(seen.pids.length).toBe(1 + hangs.length); // one fresh worker per hang
-    const shown = seen.lines.filter((line) => line.includes('"worker_hung"')).map((line) => JSON.parse(line) as { pid: number }).at(0);
+    const shown = seen.lines.filter((line) => line.includes('"runtime_hung"')).map((line) => JSON.parse(line) as { pid: number }).at(0);
     expect(shown).toMatchObject({ pid: stopped, giveUp: false });
     // The unit in flight was redone by the fresh worker, once in the journal.
     const redone = ofType(records(out), 'chunk_done').filter((record) => record.index === hang.chunk);
@@ -89,7 +89,7 @@ describe('a hung worker', () => {
     }, 5);
     const result = await child.finally(() => clearInterval(stopEach));
     expect(result.exitCode, String(result.stderr)).toBe(3);
-    expect(String(result.stderr)).toMatch(/run interrupted: the Python worker hung 3 times in a row .*headroom resume/);
+    expect(String(result.stderr)).toMatch(/run interrupted: the Python runtime hung 3 times in a row .*headroom resume/);
     const hangs = ofType(records(out), 'worker_hung');
     expect(hangs.map((hang) => hang.inARow).slice(-3)).toEqual([1, 2, 3]);
     expect(ofType(records(out), 'run_interrupted')).toHaveLength(1);

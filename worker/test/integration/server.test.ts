@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CALLS, type CallName } from '../../src/contract/api.js';
+import { ServerMessage, type Answer, type CallMessage } from '../../src/contract/wire.js';
 import { WebSocket } from 'ws';
 import { serve, type RunningServer } from '../../src/server/server.js';
 import { RunManager } from '../../src/panel/runManager.js';
@@ -59,18 +61,20 @@ function connect(options: { token?: string; origin?: string | null; host?: strin
   });
 }
 
-function call(socket: WebSocket, name: string, args: unknown): Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }> {
+/** One call over the socket; every message that comes back must be the contract's envelope, and a result's value the call's result. */
+function call(socket: WebSocket, name: string, args: unknown): Promise<Answer & { error?: { code: string; message: string } }> {
   return new Promise((resolve) => {
     const id = Math.floor(Math.random() * 1e9);
     const onMessage = (data: Buffer): void => {
-      const message = JSON.parse(String(data)) as { type: string; id: number; ok: boolean };
+      const message = ServerMessage.parse(JSON.parse(String(data)));
       if (message.type === 'result' && message.id === id) {
         socket.off('message', onMessage);
-        resolve(message as never);
+        if (message.ok && name in CALLS) CALLS[name as CallName].result.parse(message.result);
+        resolve(message);
       }
     };
     socket.on('message', onMessage);
-    socket.send(JSON.stringify({ type: 'call', id, name, args }));
+    socket.send(JSON.stringify({ type: 'call', id, name, args } satisfies CallMessage));
   });
 }
 

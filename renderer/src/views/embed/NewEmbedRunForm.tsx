@@ -2,17 +2,14 @@
 import { ActionIcon, Button, Card, Group, NumberInput, SegmentedControl, Select, SimpleGrid, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import { EMBED_KIND, EMBED_REQUEST_DEFAULTS, EmbedModelRequest, EmbedRequest } from '../../../../worker/src/contract/jobs/embed.ts';
-import { Aggregate, Batching, DeviceRequest, EnsembleMode, OomPolicy } from '../../../../worker/src/contract/protocol.ts';
+import { Aggregate, Batching, DeviceKeyword, EnsembleMode, OomPolicy } from '../../../../worker/src/contract/protocol.ts';
 import { useStore } from '../../store/index.ts';
 
 const D = EMBED_REQUEST_DEFAULTS;
 /** A model row's device when none is chosen (the contract's default). */
 const DEFAULT_DEVICE = EmbedModelRequest.shape.device.parse(undefined);
-/**
- * The device words DeviceRequest accepts besides cuda:N (one per GPU the monitor sees is added).
- * TODO(contract): read these from an enum in protocol.ts once it has one (see /tmp/notes/renderer.md).
- */
-const DEVICE_WORDS = ['auto', 'cpu', 'cuda'].filter((word) => DeviceRequest.safeParse(word).success);
+/** The device words a request accepts besides cuda:N (one per GPU the monitor sees is added). */
+const DEVICE_WORDS = DeviceKeyword.options;
 /** What the fixed batch field offers when one switches to fixed batches (the request's own default is 'auto'). */
 const FIXED_BATCH_SUGGESTION = 32;
 

@@ -5,9 +5,12 @@
  */
 import { z } from 'zod';
 import { CommonEvent, RunInfoBase } from '../runs.js';
-import { Aggregate, DeviceRequest, EnsembleMode, OomPolicy } from '../protocol.js';
+import { Aggregate, DeviceRequest, EnsembleMode, OomAction, OomPolicy } from '../protocol.js';
 
 export const EMBED_KIND = 'embed';
+
+/** Where a pass's first token budget came from: this run's journal, the per-user cache, a probe, or fixed batches. */
+export const BudgetSource = z.enum(['run', 'cache', 'probe', 'fixed']);
 
 /** An ensemble weight: finite and bounded, so weighted rows stay finite in float32. */
 export const WEIGHT_MIN = 1e-6;
@@ -91,7 +94,7 @@ export const EmbedEvent = z.discriminatedUnion('kind', [
       source: z.string(),
       loaded: z.boolean(),
       ms: z.number(),
-      budgetSource: z.string(),
+      budgetSource: BudgetSource,
       initialBudget: z.number().nullable(),
       resident: Count,
     }),
@@ -115,7 +118,7 @@ export const EmbedEvent = z.discriminatedUnion('kind', [
     onCpu: Count,
   }),
   z.object({ kind: z.literal('batch'), docs: Count, tokens: Count, padded: Count, ms: z.number(), peak: Bytes }),
-  z.object({ kind: z.literal('oom'), model: z.string(), chunk: Count, docs: Count, tokens: Count, budget: z.number(), action: z.string() }),
+  z.object({ kind: z.literal('oom'), model: z.string(), chunk: Count, docs: Count, tokens: Count, budget: z.number(), action: OomAction }),
   /** A runtime killed as hung (silent past the heartbeat timeout); a fresh one redoes its unit unless giveUp. */
   z.object({
     kind: z.literal('runtime_hung'),

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import type { WorkerEvent } from '../../contract/protocol.js';
+import type { RuntimeEvent } from '../../contract/protocol.js';
 import { writeFileAtomic } from '../../runs/atomicFile.js';
 
 const GIB = 1024 ** 3;
@@ -27,10 +27,10 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export const budgetCachePath = (env: NodeJS.ProcessEnv = process.env): string => join(cacheDir(env), 'budgets.json');
 
-/** The runtime's test-only switches (python-runtime/headroom_runtime/faults.py, chunk_file.py). */
+/** The runtime's test-only switches (python-runtime/headroom_runtime/embed/faults.py, embed/chunk_file.py). */
 const FAULT_PREFIX = 'HEADROOM_FAULT_';
 
-/** True when the worker runs with a fault switch set: what it learns is not the device's. */
+/** True when the runtime runs with a fault switch set: what it learns is not the device's. */
 export function faultInjection(env: NodeJS.ProcessEnv): boolean {
   return Object.entries(env).some(([name, value]) => name.startsWith(FAULT_PREFIX) && value !== undefined && value !== '');
 }
@@ -39,7 +39,7 @@ export function faultInjection(env: NodeJS.ProcessEnv): boolean {
  * The key a budget is learned under: the model's name and fingerprint (its files),
  * dtype, device, max length; GPU budgets also by free memory in 2 GiB buckets.
  */
-export function budgetKey(loaded: WorkerEvent<'pass_started'>, fingerprint: string): string {
+export function budgetKey(loaded: RuntimeEvent<'pass_started'>, fingerprint: string): string {
   const bucket =
     loaded.capacity === null || loaded.free === null
       ? 'cpu'

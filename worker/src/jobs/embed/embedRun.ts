@@ -1,5 +1,5 @@
 /**
- * An embed run from start to finish: plan chunks, hand them to a worker, journal
+ * An embed run from start to finish: plan chunks, hand them to a runtime, journal
  * each finished chunk, validate everything on resume, assemble the outputs.
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -31,24 +31,6 @@ import type { ExecuteOptions as JobExecuteOptions } from '../job.js';
 export type { Progress } from './progress.js';
 
 export type EmbedOptions = EmbedSpec;
-
-/** An embed run's defaults, for callers that set only what they care about (the demo, the panel, tests). */
-export const EMBED_DEFAULTS: Omit<EmbedOptions, 'models'> = {
-  ensembleMode: 'simultaneous',
-  aggregate: 'concat',
-  chunkSize: 1000,
-  batchSize: 'auto',
-  minBatch: 8,
-  maxBatch: 512,
-  maxBatchTokens: null,
-  targetMemory: 0.85,
-  vramLimitGiB: null,
-  oomPolicy: 'fail',
-  maxSeqLen: null,
-  textField: 'text',
-  idField: 'id',
-  keepChunks: false,
-};
 
 export interface PassFigures {
   model: string;
@@ -88,7 +70,7 @@ export interface RunSummary {
   rowsEncoded: number;
   docsPerSecond: number;
   tokensPerSecond: number;
-  /** Worker memory in bytes (GPU allocated, or process RSS on CPU): first sample, peak, last; resident model bytes. */
+  /** Runtime memory in bytes (GPU allocated, or process RSS on CPU): first sample, peak, last; resident model bytes. */
   memory: MemoryFigures;
   /** This session's passes, in the order they finished. */
   passes: PassFigures[];

@@ -1,7 +1,7 @@
 /**
  * Same model, same run: each model's fingerprint is taken when the run is created
  * (run.json) and checked again by every session before any work (the worker's
- * `described` event). The runtime computes it (headroom_runtime/fingerprint.py),
+ * `described` event). The runtime computes it (headroom_runtime/embed/fingerprint.py),
  * since only the runtime knows where a hub name or a bundled model resolves.
  */
 import { execa } from 'execa';
@@ -49,7 +49,7 @@ export async function identifyModels(models: readonly ModelEntry[], options: Run
   });
 }
 
-/** Every model the worker described must be the files run.json names (before any work of the session). */
+/** Every model the runtime described must be the files run.json names (before any work of the session). */
 export function checkDescribed(identities: readonly ModelIdentity[], entries: readonly ModelEntry[], described: readonly { modelKey: string; fingerprint: ModelFingerprint }[]): void {
   for (const found of described) {
     const expected = identities.find((identity) => identity.key === found.modelKey);

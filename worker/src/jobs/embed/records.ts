@@ -1,7 +1,8 @@
 /** The journal's record types. A run's state is the replay of these (see runState.ts). */
 import { z } from 'zod';
 import type { Journal, NewRecord as BaseNewRecord } from '../../runs/journal.js';
-import { ChunkStats, EnsembleMode, OomPolicy } from '../../contract/protocol.js';
+import { ChunkStats, EnsembleMode, OomAction, OomKind, OomPolicy, ProbeMethod } from '../../contract/protocol.js';
+import { BudgetSource } from '../../contract/jobs/embed.js';
 
 const Count = z.number().int().nonnegative();
 const At = z.string();
@@ -62,7 +63,7 @@ export const JournalRecord = z.discriminatedUnion('type', [
     /** Where the first budget came from: learned (this run or the per-user cache) or a probe. */
     budgetKey: z.string(),
     initialBudget: z.number().int().positive().nullable(),
-    budgetSource: z.enum(['run', 'cache', 'probe', 'fixed']),
+    budgetSource: BudgetSource,
   }),
   z.object({
     type: z.literal('pass_completed'),
@@ -79,7 +80,7 @@ export const JournalRecord = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('probe'),
     at: At,
-    method: z.string(),
+    method: ProbeMethod,
     tokens: Count,
     budget: z.number().int().positive(),
   }),
@@ -88,14 +89,14 @@ export const JournalRecord = z.discriminatedUnion('type', [
     at: At,
     model: z.string(),
     chunk: Count,
-    kind: z.string(),
+    kind: OomKind,
     docs: z.number().int().positive(),
     tokens: Count,
     budget: z.number().int().positive(),
-    action: z.string(),
+    action: OomAction,
   }),
   z.object({ type: z.literal('worker_recycled'), at: At, reason: z.string() }),
-  /** A worker silent past the heartbeat timeout, killed; `model`/`chunk`: the unit it held (redone), null at start-up. */
+  /** A runtime silent past the heartbeat timeout, killed; `model`/`chunk`: the unit it held (redone), null at start-up. */
   z.object({
     type: z.literal('worker_hung'),
     at: At,

@@ -24,7 +24,7 @@ export interface StatusReport extends StatusBase {
   /** Documents that did not fit in memory alone: cut further by `--oom-policy truncate`, encoded on the CPU by `cpu`. */
   cutToFit: number;
   onCpu: number;
-  /** Workers killed as hung (silent past the heartbeat timeout) and replaced. */
+  /** Runtimes killed as hung (silent past the heartbeat timeout) and replaced. */
   hangs: number;
   embeddingsSha256: string | null;
 }

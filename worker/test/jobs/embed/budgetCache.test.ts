@@ -2,13 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { WorkerEvent } from '../../../src/contract/protocol.js';
+import type { RuntimeEvent } from '../../../src/contract/protocol.js';
 import { budgetKey, faultInjection, learnedBudget, rememberBudget } from '../../../src/jobs/embed/budgetCache.js';
 
 const FP = 'a'.repeat(64);
 
 const GIB = 1024 ** 3;
-const loaded = (over: Partial<WorkerEvent<'pass_started'>> = {}): WorkerEvent<'pass_started'> => ({
+const loaded = (over: Partial<RuntimeEvent<'pass_started'>> = {}): RuntimeEvent<'pass_started'> => ({
   type: 'pass_started',
   model: 'key',
   name: 'm',

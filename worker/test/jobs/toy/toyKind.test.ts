@@ -125,6 +125,7 @@ describe('a toy kind through the panel service', () => {
     await expect(manager.call('startRun', { kind: 'toy', units: 0 })).rejects.toMatchObject({ code: 'bad_args', message: expect.stringMatching(/startRun: units/) });
     await expect(manager.call('startRun', { kind: 'toy', units: 2, models: [] })).rejects.toMatchObject({ code: 'bad_args' });
     await expect(manager.call('startRun', { kind: 'nope', units: 2 })).rejects.toMatchObject({ code: 'bad_args', message: expect.stringMatching(/no job of kind "nope"/) });
+    await expect(manager.call('startRun', { kind: 'constructor', units: 2 })).rejects.toMatchObject({ code: 'bad_args', message: expect.stringMatching(/no job of kind "constructor"/) });
   });
 });
 
