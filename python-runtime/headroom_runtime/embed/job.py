@@ -46,7 +46,8 @@ def load_key(spec: Message) -> LoadKey:
 class EmbedJob:
     def __init__(self, context: Context) -> None:
         self.context = context
-        self.oom_policy: OomPolicy = "fail"  # set_policy is its one channel (sent once ready, and on each change)
+        # set_policy is the one channel of the OOM policy: sent once ready, and on each change
+        self.oom_policy: OomPolicy = "fail"
         self._models: dict[LoadKey, LoadedModel] = {}
         self._passes: dict[str, OpenPass] = {}
         self._controllers: dict[str, BudgetController] = {}

@@ -4,10 +4,12 @@ import json
 import pytest
 
 from headroom_runtime.core.protocol import EventWriter, ProtocolError, parse_command
+from headroom_runtime.core.schema import PROTOCOL_VERSION
 
 
 def test_valid_command_parses() -> None:
-    assert parse_command('{"type":"hello","protocol":1}') == {"type": "hello", "protocol": 1}
+    hello = {"type": "hello", "protocol": PROTOCOL_VERSION}
+    assert parse_command(json.dumps(hello)) == hello
 
 
 @pytest.mark.parametrize(
@@ -15,7 +17,7 @@ def test_valid_command_parses() -> None:
     [
         ("not json", "not JSON"),
         ('{"type":"launch"}', "command"),
-        ('{"type":"hello","protocol":2}', "protocol"),
+        (json.dumps({"type": "hello", "protocol": PROTOCOL_VERSION + 1}), "protocol"),
         ('{"type":"encode","spec":{},"chunks":[]}', "encode"),
         ("[1,2]", "command"),
     ],

@@ -64,9 +64,7 @@ def test_an_enum_restated_differently_at_two_sites_is_refused(monkeypatch: pytes
             variant["properties"]["oomPolicy"]["enum"] = ["fail", "cpu"]
     monkeypatch.setattr(schema, "schema", lambda: edited)
     with pytest.raises(schema.SchemaMismatch, match="one enum, different lists"):
-        schema.same_enum(
-            ("command", "set_policy", ("oomPolicy",)), ("event", "policy_set", ("oomPolicy",))
-        )
+        schema.same_enum(("command", "set_policy", ("oomPolicy",)), ("event", "policy_set", ("oomPolicy",)))
     assert schema.enum("command", "set_policy", "oomPolicy") == ("fail", "cpu")
 
 

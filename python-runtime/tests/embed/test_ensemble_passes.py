@@ -14,6 +14,7 @@ from conftest import BATCHING, runtime_env
 
 from headroom_dev.tiny_model import build_tiny_model
 from headroom_runtime.core.devices import pick_device
+from headroom_runtime.core.schema import PROTOCOL_VERSION
 from headroom_runtime.embed.encoder import load_model
 from headroom_runtime.embed.model_info import embedding_dim, resident_bytes, weight_bytes
 from headroom_runtime.embed.models import DEFAULT_MODEL, resolve_model
@@ -40,7 +41,8 @@ def encode(model: Path, key: str, path: Path) -> dict[str, Any]:
 def run(
     messages: list[dict[str, Any]], env: dict[str, str] | None = None
 ) -> tuple[list[dict[str, Any]], str]:
-    lines = [json.dumps(m) for m in [{"type": "hello", "protocol": 1}, *messages, {"type": "shutdown"}]]
+    hello = {"type": "hello", "protocol": PROTOCOL_VERSION}
+    lines = [json.dumps(m) for m in [hello, *messages, {"type": "shutdown"}]]
     done = subprocess.run(
         [sys.executable, "-m", "headroom_runtime"],
         input="\n".join(lines) + "\n",

@@ -1,14 +1,14 @@
 /** The kinds of job this Headroom runs, by name. jobs/builtin.ts registers the built-in ones; tests may add their own. */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { asHeadroomError, HeadroomError } from '../errors.js';
+import { HeadroomError } from '../errors.js';
 import type { AnyJob } from './job.js';
 
 const kinds = new Map<string, AnyJob>();
 
 export function registerJob(job: AnyJob): void {
   const existing = kinds.get(job.kind);
-  if (existing && existing !== job) throw new HeadroomError('internal', `two jobs claim the kind "${job.kind}"`);
+  if (existing && existing !== job) throw new HeadroomError('usage', `two jobs claim the kind "${job.kind}"`);
   kinds.set(job.kind, job);
 }
 
@@ -30,6 +30,9 @@ export function registeredJobs(): AnyJob[] {
   return [...kinds.values()];
 }
 
+/** What a module's `job` must have to be registered (the rest of Job is optional). */
+const JOB_MEMBERS = ['kind', 'unit', 'request', 'records', 'settings', 'create', 'execute', 'status', 'infoFields', 'onEvent', 'statusLines', 'reporter'] as const;
+
 /** The env var naming extra job modules (paths, comma-separated), each exporting `job`: a kind without editing Headroom. */
 export const JOBS_ENV = 'HEADROOM_JOBS';
 
@@ -40,10 +43,12 @@ export async function loadJobModules(env: NodeJS.ProcessEnv = process.env): Prom
     try {
       module = (await import(pathToFileURL(resolve(path)).href)) as { job?: unknown };
     } catch (error) {
-      throw new HeadroomError('usage', `${JOBS_ENV}: cannot load ${path}: ${asHeadroomError(error).message}`);
+      throw new HeadroomError('usage', `${JOBS_ENV}: cannot load ${path}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
     }
-    const job = module.job as AnyJob | undefined;
-    if (!job || typeof job.kind !== 'string' || typeof job.execute !== 'function') throw new HeadroomError('usage', `${JOBS_ENV}: ${path} exports no \`job\` (a Job: see worker/src/jobs/job.ts)`);
-    registerJob(job);
+    const job = module.job as Partial<AnyJob> | undefined;
+    if (job === undefined) throw new HeadroomError('usage', `${JOBS_ENV}: ${path} exports no \`job\` (a Job: see worker/src/jobs/job.ts)`);
+    const missing = JOB_MEMBERS.filter((member) => typeof job?.[member] !== (member === 'kind' || member === 'unit' ? 'string' : member === 'request' || member === 'settings' || member === 'records' ? 'object' : 'function'));
+    if (missing.length > 0) throw new HeadroomError('usage', `${JOBS_ENV}: the \`job\` of ${path} is not a Job (missing or wrong: ${missing.join(', ')}; see worker/src/jobs/job.ts)`);
+    registerJob(job as AnyJob);
   }
 }

@@ -6,11 +6,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ApiError, parseArgs, StartRunArgs, type CallArgs, type CallName, type CallResult, type EventName, type EventPayload } from '../contract/api.js';
 import type { RunInfo } from '../contract/runs.js';
-import { asHeadroomError } from '../errors.js';
+import { asHeadroomError, HeadroomError } from '../errors.js';
 import type { AnyJob, JobEvent } from '../jobs/job.js';
 import { findJob } from '../jobs/registry.js';
 import { acquireLock, describeOwner, readLock } from '../runs/lock.js';
@@ -55,6 +55,9 @@ export class RunManager {
 
   constructor(private readonly options: RunManagerOptions) {
     this.runsDir = resolve(options.runsDir);
+    if (existsSync(this.runsDir) && !statSync(this.runsDir).isDirectory()) {
+      throw new HeadroomError('usage', `the runs folder ${this.runsDir} is a file, not a folder: choose a folder (--runs-dir, or HEADROOM_RUNS_DIR)`);
+    }
     mkdirSync(this.runsDir, { recursive: true });
     this.events.setMaxListeners(100);
     this.monitor = new GpuMonitor(() => this.runtimes());

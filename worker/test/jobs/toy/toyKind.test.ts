@@ -72,6 +72,26 @@ describe('a toy kind through the CLI', () => {
     const result = await cli(['status', tempDir()], { HEADROOM_JOBS: bad });
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(/HEADROOM_JOBS: .*notAJob\.mjs exports no `job`/);
+    const numbers = join(tempDir(), 'numberJob.mjs');
+    writeFileSync(numbers, 'export const job = 42;\n');
+    expect((await cli(['status', tempDir()], { HEADROOM_JOBS: numbers })).stderr).toMatch(/the `job` of .*numberJob\.mjs is not a Job \(missing or wrong: kind, unit, /);
+    const missing = await cli(['status', tempDir()], { HEADROOM_JOBS: join(tempDir(), 'nowhere.ts') });
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toMatch(/HEADROOM_JOBS: cannot load .*nowhere\.ts: Cannot find module/);
+    expect(missing.stderr).not.toMatch(/internal error/);
+    const twice = join(tempDir(), 'secondEmbed.mjs');
+    writeFileSync(twice, `export const job = { ...(await import(${JSON.stringify(TOY)})).job, kind: 'embed' };\n`);
+    const clash = await cli(['status', tempDir()], { HEADROOM_JOBS: twice });
+    expect(clash.exitCode).toBe(2);
+    expect(clash.stderr).toMatch(/two jobs claim the kind "embed"/);
+  });
+
+  it('refuses a runs folder that is a file, exit 2, naming it', async () => {
+    const file = join(tempDir(), 'not-a-folder');
+    writeFileSync(file, 'x');
+    const served = await cli(['serve', '--runs-dir', file]);
+    expect(served.exitCode).toBe(2);
+    expect(served.stderr).toMatch(/the runs folder .*not-a-folder is a file, not a folder/);
   });
 });
 
