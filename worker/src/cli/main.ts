@@ -5,7 +5,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { registerBuiltinJobs } from '../jobs/builtin.js';
 import type { CliContext, JobEvent, StatusBase } from '../jobs/job.js';
 import { jobFor, loadJobModules, registeredJobs } from '../jobs/registry.js';
-import { readRunHeader } from '../runs/manifest.js';
+import { readRunHeader, refuseOtherFormat } from '../runs/manifest.js';
 import { repairJournal, type RepairReport } from '../runs/repair.js';
 import { runDoctor } from '../panel/doctor.js';
 import { defaultRunsDir } from '../runs/runsDir.js';
@@ -40,10 +40,20 @@ interface Io {
 async function runToEnd(runDir: string, command: 'start' | 'resume', io: Io, options: { json: boolean; verbose: boolean }, settings?: unknown): Promise<void> {
   const job = jobFor(readRunHeader(runDir).kind, runDir);
   const reporter = options.json ? jsonReporter((line) => io.stdout.write(`${line}\n`)) : job.reporter({ verbose: options.verbose, stderr: io.stderr });
+  // Drawing progress must never stop the run: a fault there is said once, and the run goes on.
+  let drawFailed = false;
+  const showProgress = (event: JobEvent): void => {
+    try {
+      reporter.progress(event);
+    } catch (error) {
+      if (!drawFailed) io.stderr.write(`headroom: cannot show progress (the run goes on): ${asHeadroomError(error).message}\n`);
+      drawFailed = true;
+    }
+  };
   const controller = new AbortController();
   const release = session.guard?.whileRunning(() => controller.abort());
   try {
-    const summary = await job.execute(runDir, { command, settings, signal: controller.signal, report: (event: JobEvent) => reporter.progress(event) });
+    const summary = await job.execute(runDir, { command, settings, signal: controller.signal, report: (event: JobEvent) => showProgress(event) });
     reporter.summary(summary);
     if (!options.json) io.stdout.write(`${summary.runDir}\n`);
   } finally {
@@ -136,7 +146,10 @@ export function buildProgram(io: Io): Command {
     .option('--json', 'one JSON object on stdout', false)
     .action((dir: string, opts: { json: boolean }) => {
       session.runDir = resolve(dir);
-      printRepair(repairJournal(dir, jobFor(readRunHeader(dir).kind, dir).records), dir, opts.json, io);
+      const header = readRunHeader(dir);
+      const job = jobFor(header.kind, dir);
+      refuseOtherFormat(dir, header.format, job.format); // another Headroom's journal may hold records this one does not know
+      printRepair(repairJournal(dir, job.records), dir, opts.json, io);
     });
 
   program

@@ -57,6 +57,8 @@ export interface Job<Request = unknown, Settings = unknown, Status extends Statu
   readonly kind: string;
   /** What one unit of work is called: chunks, trials. */
   readonly unit: string;
+  /** The run format of this kind this Headroom reads and writes (run.json's `format`). */
+  readonly format: number;
   /** The start request, with every default (contract/jobs/<kind>.ts). */
   readonly request: z.ZodType<Request>;
   /** The kind's journal records (lifecycle records included: runs/lifecycle.ts). */

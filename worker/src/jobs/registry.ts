@@ -6,9 +6,14 @@ import type { AnyJob } from './job.js';
 
 const kinds = new Map<string, AnyJob>();
 
+/** A kind as messages show it: quoted, control characters escaped, cut short (a run.json can hold anything). */
+export function showKind(kind: string): string {
+  return JSON.stringify(kind.length > 40 ? `${kind.slice(0, 40)}...` : kind);
+}
+
 export function registerJob(job: AnyJob): void {
   const existing = kinds.get(job.kind);
-  if (existing && existing !== job) throw new HeadroomError('usage', `two jobs claim the kind "${job.kind}"`);
+  if (existing && existing !== job) throw new HeadroomError('usage', `two jobs claim the kind ${showKind(job.kind)}`);
   kinds.set(job.kind, job);
 }
 
@@ -21,7 +26,7 @@ export function jobFor(kind: string, runDir?: string): AnyJob {
   const job = kinds.get(kind);
   if (!job) {
     const known = [...kinds.keys()].join(', ') || 'none';
-    throw new HeadroomError('usage', `${runDir ? `${runDir} is a run of` : 'there is no job of'} unknown kind "${kind}" (this Headroom runs: ${known}): a newer Headroom made it, or its run.json was edited`);
+    throw new HeadroomError('usage', `${runDir ? `${runDir} is a run of` : 'there is no job of'} unknown kind ${showKind(kind)} (this Headroom runs: ${known}): a newer Headroom made it, or its run.json was edited`);
   }
   return job;
 }
@@ -31,7 +36,7 @@ export function registeredJobs(): AnyJob[] {
 }
 
 /** What a module's `job` must have to be registered (the rest of Job is optional). */
-const JOB_MEMBERS = ['kind', 'unit', 'request', 'records', 'settings', 'create', 'execute', 'status', 'infoFields', 'onEvent', 'statusLines', 'reporter'] as const;
+const JOB_MEMBERS = ['kind', 'unit', 'format', 'request', 'records', 'settings', 'create', 'execute', 'status', 'infoFields', 'onEvent', 'statusLines', 'reporter'] as const;
 
 /** The env var naming extra job modules (paths, comma-separated), each exporting `job`: a kind without editing Headroom. */
 export const JOBS_ENV = 'HEADROOM_JOBS';
@@ -47,7 +52,7 @@ export async function loadJobModules(env: NodeJS.ProcessEnv = process.env): Prom
     }
     const job = module.job as Partial<AnyJob> | undefined;
     if (job === undefined) throw new HeadroomError('usage', `${JOBS_ENV}: ${path} exports no \`job\` (a Job: see worker/src/jobs/job.ts)`);
-    const missing = JOB_MEMBERS.filter((member) => typeof job?.[member] !== (member === 'kind' || member === 'unit' ? 'string' : member === 'request' || member === 'settings' || member === 'records' ? 'object' : 'function'));
+    const missing = JOB_MEMBERS.filter((member) => typeof job?.[member] !== (member === 'kind' || member === 'unit' ? 'string' : member === 'format' ? 'number' : member === 'request' || member === 'settings' || member === 'records' ? 'object' : 'function'));
     if (missing.length > 0) throw new HeadroomError('usage', `${JOBS_ENV}: the \`job\` of ${path} is not a Job (missing or wrong: ${missing.join(', ')}; see worker/src/jobs/job.ts)`);
     registerJob(job as AnyJob);
   }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { RunInfo } from '../contract/runs.js';
 import { asHeadroomError } from '../errors.js';
 import type { JobEvent } from '../jobs/job.js';
-import { findJob } from '../jobs/registry.js';
+import { findJob, showKind } from '../jobs/registry.js';
 import { readRunHeader, type RunHeader } from '../runs/manifest.js';
 
 export function folderBytes(dir: string): number {
@@ -26,7 +26,7 @@ export function folderBytes(dir: string): number {
 }
 
 /** A run this Headroom cannot read: an unknown kind (a newer version made it) or a damaged run.json. Listed as such, never dropped. */
-function unreadable(runId: string, dir: string, header: RunHeader | undefined, why: string): RunInfo {
+export function unreadable(runId: string, dir: string | null, header: RunHeader | undefined, why: string): RunInfo {
   return {
     runId,
     kind: header?.kind ?? 'unknown',
@@ -37,7 +37,7 @@ function unreadable(runId: string, dir: string, header: RunHeader | undefined, w
     unit: 'units',
     device: null,
     createdAt: header?.createdAt ?? '',
-    diskBytes: folderBytes(dir),
+    diskBytes: dir === null ? 0 : folderBytes(dir),
     errors: [why],
   };
 }
@@ -48,7 +48,7 @@ export function readRunInfo(runId: string, dir: string): RunInfo {
   try {
     header = readRunHeader(dir);
     const job = findJob(header.kind);
-    if (!job) return unreadable(runId, dir, header, `unknown kind "${header.kind}": this Headroom cannot run or show it (a newer Headroom made it?)`);
+    if (!job) return unreadable(runId, dir, header, `unknown kind ${showKind(header.kind)}: this Headroom cannot run or show it (a newer Headroom made it?)`);
     const status = job.status(dir);
     return {
       runId,
@@ -74,9 +74,15 @@ export class RunInfoCache {
 
   constructor(private readonly dirOf: (runId: string) => string) {}
 
-  /** Reads the run from disk again and keeps what it found. */
+  /** Reads the run from disk again and keeps what it found; a folder that is not a run's (a run.json that is a link, a folder) reads as unknown. */
   refresh(runId: string): RunInfo {
-    const info = readRunInfo(runId, this.dirOf(runId));
+    let dir: string;
+    try {
+      dir = this.dirOf(runId);
+    } catch (error) {
+      return unreadable(runId, null, undefined, asHeadroomError(error).message);
+    }
+    const info = readRunInfo(runId, dir);
     this.infos.set(runId, info);
     return info;
   }

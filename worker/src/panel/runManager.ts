@@ -12,7 +12,7 @@ import { ApiError, parseArgs, StartRunArgs, type CallArgs, type CallName, type C
 import type { RunInfo } from '../contract/runs.js';
 import { asHeadroomError, HeadroomError } from '../errors.js';
 import type { AnyJob, JobEvent } from '../jobs/job.js';
-import { findJob } from '../jobs/registry.js';
+import { findJob, showKind } from '../jobs/registry.js';
 import { acquireLock, describeOwner, readLock } from '../runs/lock.js';
 import { runFiles } from '../runs/manifest.js';
 import { isRunId, resolveRunDir, showId } from '../runs/runFolder.js';
@@ -109,14 +109,14 @@ export class RunManager {
   private jobOf(runId: string): AnyJob {
     const info = this.info(runId);
     const job = info.known ? findJob(info.kind) : undefined;
-    if (!job) throw new ApiError('bad_input', `run ${showId(runId)}: ${info.errors[0] ?? `unknown kind "${info.kind}"`}`);
+    if (!job) throw new ApiError('bad_input', `run ${showId(runId)}: ${info.errors[0] ?? `unknown kind ${showKind(info.kind)}`}`);
     return job;
   }
 
   async startRun(args: CallArgs<'startRun'>): Promise<CallResult<'startRun'>> {
     const { kind, ...rest } = StartRunArgs.parse(args);
     const job = findJob(kind);
-    if (!job) throw new ApiError('bad_args', `startRun: there is no job of kind "${kind}"`);
+    if (!job) throw new ApiError('bad_args', `startRun: there is no job of kind ${showKind(kind)}`);
     const request = parseArgs('startRun', job.request, rest);
     this.refuseOverCapacity();
     this.starting += 1;
@@ -156,11 +156,16 @@ export class RunManager {
     const settings = this.pending.get(runId);
     this.pending.delete(runId);
     const onEvent = (event: JobEvent): void => {
-      const moved = live.apply(event);
-      this.emit('runEvent', { runId, jobKind: job.kind, at: Date.now(), event: { ...event } });
-      // A session's start is read from disk once; every other event is folded into the cached info.
-      const info = event.kind === 'started' ? this.infos.refresh(runId) : this.infos.apply(runId, event);
-      if (info || moved) this.publishStatus(runId);
+      // Showing a run must never stop it: a fault here (a listener, a kind's onEvent) is logged, not thrown into the run.
+      try {
+        const moved = live.apply(event);
+        this.emit('runEvent', { runId, jobKind: job.kind, at: Date.now(), event: { ...event } });
+        // A session's start is read from disk once; every other event is folded into the cached info.
+        const info = event.kind === 'started' ? this.infos.refresh(runId) : this.infos.apply(runId, event);
+        if (info || moved) this.publishStatus(runId);
+      } catch (error) {
+        process.stderr.write(`headroom: showing an event of run ${showId(runId)} failed (the run goes on): ${asHeadroomError(error).message}\n`);
+      }
     };
     live.done = job
       .execute(dir, { command, control: live.control, signal: live.abort.signal, report: onEvent, settings, python: this.options.python, env: this.options.env })

@@ -109,6 +109,8 @@ export async function encodePending(ctx: SessionContext, pending: Unit[]): Promi
     for (;;) {
       const remaining = pending.filter((unit) => !ctx.done.has(chunkKey(unit.entry.key, unit.chunk.index)));
       if (remaining.length === 0) return;
+      // A stop asked for before this runtime (right after start, or between runtimes) must not be missed.
+      if (ctx.signal?.aborted) throw new HeadroomError('interrupted', 'run interrupted: stopped by a signal');
       const runtime = RuntimeProcess.start({ python: ctx.python, env: ctx.env, onLog: (line) => ctx.report({ kind: 'log', line }) });
       current = runtime;
       const doneBefore = ctx.done.size;
@@ -158,6 +160,7 @@ function onHung(ctx: SessionContext, hung: Hung, inARow: number): void {
 async function withRuntime(ctx: SessionContext, runtime: RuntimeProcess, pending: Unit[], setWake: (fill: () => void) => void): Promise<Recycle | Hung | undefined> {
   const onAbort = (): void => runtime.kill();
   ctx.signal?.addEventListener('abort', onAbort);
+  if (ctx.signal?.aborted) onAbort(); // it fired while the runtime was being started
   let live = true;
   try {
     let ready: RuntimeEvent<'ready'>;

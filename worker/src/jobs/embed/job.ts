@@ -8,6 +8,7 @@ import { humanReporter } from './cliReporter.js';
 import { addEmbedCommands } from './cli.js';
 import { createEmbedRun, executeRun, type Progress, type RunSummary } from './embedRun.js';
 import { ensembleEntries } from './ensemble.js';
+import { RUN_FORMAT } from './manifest.js';
 import { JournalRecord } from './records.js';
 import { runStatus, type StatusReport } from './runStatus.js';
 
@@ -22,6 +23,7 @@ function embedOptions(request: EmbedRequestParsed): Parameters<typeof createEmbe
 export const embedJob: Job<EmbedRequestParsed, EmbedSettings, StatusReport, RunSummary, Progress> = {
   kind: EMBED_KIND,
   unit: 'chunks',
+  format: RUN_FORMAT,
   request: EmbedRequest,
   records: JournalRecord,
   settings: EmbedSettings,

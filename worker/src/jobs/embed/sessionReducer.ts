@@ -237,6 +237,7 @@ function onEvent(state: SessionState, event: RuntimeToEngine, cachedBudget: numb
       checkDims(spec.aggregate, event.models.map((model) => ({ key: model.modelKey, dim: model.dim })));
       return { ...state, described: true };
     case 'pass_started': {
+      if (!state.open.has(event.model)) throw new HeadroomError('internal', `runtime reported pass_started for ${event.model}, a pass the Engine did not open`);
       const fixed = fixedBatches(spec);
       const key = budgetKey(event, fingerprint(config, event.model));
       const fromRun = fixed ? null : (state.lastBudget.get(event.model) ?? null);
@@ -273,6 +274,7 @@ function onEvent(state: SessionState, event: RuntimeToEngine, cachedBudget: numb
       return { ...state, memory, plans: withEntry(state.plans, event.model, { plan: batching(spec, initialBudget), budgetKey: key }) };
     }
     case 'pass_completed': {
+      if (!state.closing.has(event.model)) throw new HeadroomError('internal', `runtime reported pass_completed for ${event.model}, a pass the Engine did not close`);
       effects.push(
         { kind: 'journal', record: { ...event, type: 'pass_completed' } },
         { kind: 'report', progress: { kind: 'pass', phase: 'completed', model: event.model, device: event.device, ms: event.ms, rows: event.rows, peak: event.peak, residentPeak: event.residentPeak, released: event.released } },

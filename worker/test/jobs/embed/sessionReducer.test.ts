@@ -264,6 +264,18 @@ describe('a runtime session (the reducer)', () => {
     expect(step(unknownDim, { kind: 'event', event: passStarted('b', 16) }).effects[0]).toMatchObject({ kind: 'fail', error: { message: expect.stringMatching(/differ \(a 8, b 16\)/) } });
   });
 
+  it('fails, changing nothing, on a pass it did not open or close (a runtime out of step would stall the session)', () => {
+    const state = working();
+    for (const [wrong, says] of [
+      [passCompleted('a'), /pass_completed for a, a pass the Engine did not close/],
+      [passStarted('zz'), /pass_started for zz, a pass the Engine did not open/],
+    ] as const) {
+      const next = step(state, { kind: 'event', event: wrong });
+      expect(next.effects).toEqual([{ kind: 'fail', error: expect.objectContaining({ kind: 'internal', message: expect.stringMatching(says) }) }]);
+      expect(next.state).toBe(state);
+    }
+  });
+
   it('on an exit: a hung runtime leaves the units it held to redo (and its tmp files to remove); any other exit interrupts the run', () => {
     const state = working();
     const hung = step(state, { kind: 'exit', exit: { reason: 'hung', code: undefined, signal: 'SIGKILL', stderrTail: [], silentMs: 1500, timeoutMs: 1000 }, aborted: false });

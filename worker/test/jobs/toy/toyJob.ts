@@ -55,6 +55,7 @@ function done(records: readonly ToyRecord[]): Set<number> {
 export const job: Job<Request, Settings, ToyStatus, ToySummary, ToyEvent> = {
   kind: KIND,
   unit: 'units',
+  format: FORMAT,
   request: Request,
   records: Records,
   settings: Settings,

@@ -5,7 +5,8 @@
  * panel's service (registered here). And a run of a kind this Headroom does not
  * know is listed as such, never dropped.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,11 +142,70 @@ describe('a toy kind through the panel service', () => {
     expect(statuses.at(-1)).toBe('done:30');
   });
 
+  it('keeps a run going when showing it fails (a listener that throws)', async () => {
+    const off = manager.on('runStatus', () => {
+      throw new Error('a broken listener');
+    });
+    try {
+      const { runId } = await manager.startRun({ kind: 'toy', units: 5, unitMs: 20 });
+      await waitFor(() => info(runId).status === 'done', 'done despite the listener', 30_000);
+      expect(info(runId).unitsDone).toBe(5);
+    } finally {
+      off();
+    }
+  });
+
   it('refuses a request that is not the kind\'s, and a kind that does not exist, as bad_args', async () => {
     await expect(manager.call('startRun', { kind: 'toy', units: 0 })).rejects.toMatchObject({ code: 'bad_args', message: expect.stringMatching(/startRun: units/) });
     await expect(manager.call('startRun', { kind: 'toy', units: 2, models: [] })).rejects.toMatchObject({ code: 'bad_args' });
     await expect(manager.call('startRun', { kind: 'nope', units: 2 })).rejects.toMatchObject({ code: 'bad_args', message: expect.stringMatching(/no job of kind "nope"/) });
     await expect(manager.call('startRun', { kind: 'constructor', units: 2 })).rejects.toMatchObject({ code: 'bad_args', message: expect.stringMatching(/no job of kind "constructor"/) });
+  });
+});
+
+describe('a run folder whose run.json is not a file', () => {
+  it('is listed as unknown, naming what it is, and every other run still lists; status is exit 2 at once, never blocked', async () => {
+    const runsDir = tempDir();
+    const good = join(runsDir, 'good');
+    expect((await cli(['toy', '--out', good, '--units', '1', '--unit-ms', '1'], env)).exitCode).toBe(0);
+    for (const [name, plant] of [
+      ['a-fifo', (path: string) => execFileSync('mkfifo', [path])],
+      ['a-folder', (path: string) => mkdirSync(path)],
+      ['a-link', (path: string) => symlinkSync(join(good, 'run.json'), path)],
+      ['to-zero', (path: string) => symlinkSync('/dev/zero', path)],
+    ] as const) {
+      mkdirSync(join(runsDir, name));
+      plant(join(runsDir, name, 'run.json'));
+    }
+    registerJob(toyJob);
+    const manager = new RunManager({ runsDir, monitorGpus: false });
+    try {
+      const runs = CALLS.listRuns.result.parse(manager.listRuns());
+      expect(runs.map((run) => run.runId).sort()).toEqual(['a-fifo', 'a-folder', 'a-link', 'good', 'to-zero']);
+      expect(runs.find((run) => run.runId === 'good')).toMatchObject({ kind: 'toy', status: 'done' });
+      for (const odd of runs.filter((run) => run.runId !== 'good')) expect(odd).toMatchObject({ known: false, status: 'unknown', errors: [expect.stringMatching(/run\.json/)] });
+    } finally {
+      await manager.close();
+    }
+    const fifo = await cli(['status', join(runsDir, 'a-fifo')], env);
+    expect(fifo.exitCode).toBe(2);
+    expect(fifo.stderr).toMatch(/run\.json is a FIFO, not a file/);
+    const zero = await cli(['repair', join(runsDir, 'to-zero')], env);
+    expect(zero.exitCode).toBe(2);
+    expect(zero.stderr).toMatch(/run\.json is a symbolic link, not a file/);
+  });
+
+  it('of another format of its kind is refused by repair, its journal untouched', async () => {
+    const out = join(tempDir(), 'toy-newer');
+    expect((await cli(['toy', '--out', out, '--units', '1', '--unit-ms', '1'], env)).exitCode).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { format: number };
+    writeFileSync(join(out, 'run.json'), JSON.stringify({ ...manifest, format: 2 }));
+    const journal = `${readFileSync(join(out, 'journal.jsonl'), 'utf8')}{"type":"a_record_of_format_2","at":"2027-01-01T00:00:00.000Z"}\n`;
+    writeFileSync(join(out, 'journal.jsonl'), journal);
+    const repaired = await cli(['repair', out], env);
+    expect(repaired.exitCode).toBe(2);
+    expect(repaired.stderr).toMatch(/made by another version of Headroom \(run format 2, this one reads 1\)/);
+    expect(readFileSync(join(out, 'journal.jsonl'), 'utf8')).toBe(journal);
   });
 });
 
