@@ -74,15 +74,9 @@ export class RunInfoCache {
 
   constructor(private readonly dirOf: (runId: string) => string) {}
 
-  /** Reads the run from disk again and keeps what it found; a folder that is not a run's (a run.json that is a link, a folder) reads as unknown. */
+  /** Reads the run from disk again and keeps what it found; an id that names no run folder is refused (dirOf throws). */
   refresh(runId: string): RunInfo {
-    let dir: string;
-    try {
-      dir = this.dirOf(runId);
-    } catch (error) {
-      return unreadable(runId, null, undefined, asHeadroomError(error).message);
-    }
-    const info = readRunInfo(runId, dir);
+    const info = readRunInfo(runId, this.dirOf(runId));
     this.infos.set(runId, info);
     return info;
   }

@@ -19,7 +19,7 @@ import { isRunId, resolveRunDir, showId } from '../runs/runFolder.js';
 import { runDoctor } from './doctor.js';
 import { GpuMonitor } from './gpuMonitor.js';
 import { LiveRun } from './liveRun.js';
-import { folderBytes, RunInfoCache } from './runInfo.js';
+import { folderBytes, RunInfoCache, unreadable } from './runInfo.js';
 
 export interface RunManagerOptions {
   runsDir: string;
@@ -103,7 +103,15 @@ export class RunManager {
     const ids = readdirSync(this.runsDir, { withFileTypes: true })
       .filter((entry) => entry.isDirectory() && isRunId(entry.name) && existsSync(join(this.runsDir, entry.name, 'run.json')))
       .map((entry) => entry.name);
-    return ids.map((runId) => this.info(runId)).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    // A folder the run-id check refuses (its run.json a link or a folder) is one unknown run, never a list that fails.
+    const infos = ids.map((runId) => {
+      try {
+        return this.info(runId);
+      } catch (error) {
+        return unreadable(runId, null, undefined, error instanceof Error ? error.message : String(error));
+      }
+    });
+    return infos.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
   private jobOf(runId: string): AnyJob {
