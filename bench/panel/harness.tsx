@@ -15,6 +15,34 @@ import { WINDOW, useStore } from '../../renderer/src/store/index.ts';
 import { RunPage } from '../../renderer/src/views/RunPage.tsx';
 
 const RUN: EmbedRunInfo = {
+  name: null,
+  phase: 'encoding chunk 501 of 1,000',
+  progressLine: 'chunk 501 of 1,000 · 500,000/1,000,000 documents',
+  elapsedMs: 0,
+  sessionStartedAt: new Date().toISOString(),
+  etaMs: null,
+  failure: null,
+  documentsDone: 500_000,
+  chunksTotal: 1000,
+  sessionDocumentsStart: 0,
+  docsPerSecond: null,
+  tokensPerSecond: null,
+  summary: null,
+  settings: {
+    models: [{ model: 'sentence-transformers/all-MiniLM-L6-v2', key: 'm', weight: 1, device: 'cuda:0', ranOn: 'cuda:0' }],
+    ensembleMode: 'simultaneous',
+    oomPolicy: 'fail',
+    aggregate: 'concat',
+    chunkSize: 1000,
+    batchSize: 'auto',
+    minBatch: 8,
+    maxBatch: 512,
+    maxBatchTokens: null,
+    targetMemory: 0.85,
+    vramLimitGiB: null,
+    maxSeqLen: null,
+    keepChunks: false,
+  },
   runId: 'bench',
   kind: EMBED_KIND,
   known: true,
@@ -35,8 +63,20 @@ const RUN: EmbedRunInfo = {
   errors: [],
 };
 
-/** A stand-in API at the one boundary this page has no server for. */
-const stubApi = new Proxy({}, { get: (_target, name) => (name === 'on' ? () => () => undefined : async () => ({ ok: true })) }) as HeadroomApi;
+/** A finished run of a million documents (its history: bench/panel.ts writes it). */
+const DONE: EmbedRunInfo = { ...RUN, runId: 'done-1m', status: 'done', unitsDone: 1000, rowsTotal: 1_000_000 };
+
+/** A stand-in API at the one boundary this page has no server for; runHistory is fetched from the bench's server, which reads the file with the Engine's readHistory. */
+const stubApi = new Proxy(
+  {},
+  {
+    get: (_target, name) => {
+      if (name === 'on') return () => () => undefined;
+      if (name === 'runHistory') return async () => (await fetch('/history')).json();
+      return async () => ({ ok: true });
+    },
+  },
+) as HeadroomApi;
 
 function dayOfSamples(): RunSeries {
   const start = Date.now() / 1000 - WINDOW;
@@ -96,8 +136,8 @@ async function stream(count: number, hz: number): Promise<Result> {
       observer.observe(vram, { attributes: true });
     });
     const at = Date.now();
-    useStore.getState().onRunEvent({ runId: 'bench', jobKind: EMBED_KIND, at, event: { kind: 'memory', allocated: 7e9 + (i % 10) * 1e8, reserved: 8e9, free: 8e9, total: 16e9, peak: 8e9 } });
-    useStore.getState().onRunEvent({ runId: 'bench', jobKind: EMBED_KIND, at, event: { kind: 'batch', docs: 80, tokens: 9000, padded: 10_000, ms: 200, peak: null } });
+    useStore.getState().onRunEvent({ runId: 'bench', jobKind: EMBED_KIND, seq: 2 * i + 1, at, event: { kind: 'memory', allocated: 7e9 + (i % 10) * 1e8, reserved: 8e9, free: 8e9, total: 16e9, peak: 8e9 } });
+    useStore.getState().onRunEvent({ runId: 'bench', jobKind: EMBED_KIND, seq: 2 * i + 2, at, event: { kind: 'batch', docs: 80, tokens: 9000, padded: 10_000, ms: 200, peak: null } });
     await drawn;
     latencyMs.push(performance.now() - sent);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1000 / hz - (performance.now() - sent))));
@@ -107,3 +147,25 @@ async function stream(count: number, hz: number): Promise<Result> {
 }
 
 (window as unknown as { runBench: typeof stream }).runBench = stream;
+
+/**
+ * Opens the run view of a finished run whose history the bench's server holds: from
+ * the call to the frame after every chart has drawn its points (ms).
+ */
+async function openFinished(): Promise<{ ms: number; points: number[] }> {
+  const started = performance.now();
+  useStore.setState({ runs: [DONE, ...useStore.getState().runs] });
+  useStore.getState().show('run', DONE.runId);
+  const charts = (): Element[] => [...document.querySelectorAll('figure[role="img"]')];
+  await new Promise<void>((resolve) => {
+    const check = (): void => {
+      const all = charts();
+      if (all.length >= 4 && all.every((figure) => Number(figure.getAttribute('data-points')) > 0)) requestAnimationFrame(() => resolve());
+      else setTimeout(check, 5);
+    };
+    check();
+  });
+  return { ms: performance.now() - started, points: charts().map((figure) => Number(figure.getAttribute('data-points'))) };
+}
+
+(window as unknown as { openFinished: typeof openFinished }).openFinished = openFinished;

@@ -1,12 +1,15 @@
-import { ActionIcon, Alert, AppShell, Group, NavLink, Text, useMantineColorScheme } from '@mantine/core';
+import { Alert, AppShell, Group, NavLink, Text } from '@mantine/core';
 import { useEffect } from 'react';
 import type { HeadroomApi } from '../../worker/src/contract/api.ts';
+import { ConnectionBadge, LiveConnectionBanner } from './ConnectionBanner.tsx';
 import { useStore, type View } from './store/index.ts';
 import { DoctorView } from './views/DoctorView.tsx';
 import { GpusView } from './views/GpusView.tsx';
 import { NewRunView } from './views/NewRunView.tsx';
 import { RunsView } from './views/RunsView.tsx';
 import { RunPage } from './views/RunPage.tsx';
+import { ThemeToggle } from './views/ThemeToggle.tsx';
+import { useRunTitle } from './views/useRunTitle.ts';
 
 const NAV: { view: View; label: string }[] = [
   { view: 'runs', label: 'Runs' },
@@ -30,24 +33,20 @@ function useApi(api: HeadroomApi): void {
 
 export function App({ api }: { api: HeadroomApi }) {
   useApi(api);
+  useRunTitle();
   const view = useStore((s) => s.view);
   const show = useStore((s) => s.show);
   const connected = useStore((s) => s.connected);
   const error = useStore((s) => s.error);
   const setError = useStore((s) => s.setError);
-  const { colorScheme, toggleColorScheme } = useMantineColorScheme();
   return (
     <AppShell header={{ height: 48 }} navbar={{ width: 180, breakpoint: 0 }} padding="md">
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between">
           <Text fw={700}>Headroom</Text>
           <Group gap="xs">
-            <Text size="xs" c={connected ? 'dimmed' : 'red'}>
-              {connected ? 'connected' : 'reconnecting…'}
-            </Text>
-            <ActionIcon variant="default" aria-label={`Switch to ${colorScheme === 'dark' ? 'light' : 'dark'} theme`} onClick={toggleColorScheme}>
-              {colorScheme === 'dark' ? '☀' : '☾'}
-            </ActionIcon>
+            <ConnectionBadge connected={connected} />
+            <ThemeToggle />
           </Group>
         </Group>
       </AppShell.Header>
@@ -57,6 +56,7 @@ export function App({ api }: { api: HeadroomApi }) {
         ))}
       </AppShell.Navbar>
       <AppShell.Main>
+        <LiveConnectionBanner />
         {error && (
           <Alert color="red" withCloseButton onClose={() => setError(null)} mb="md" title="Headroom says">
             {error}

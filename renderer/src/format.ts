@@ -2,7 +2,10 @@
 export function bytes(value: number | null | undefined): string {
   if (value === null || value === undefined) return '—';
   const gib = value / 1024 ** 3;
-  return gib >= 1 ? `${gib.toFixed(2)} GiB` : `${(value / 1024 ** 2).toFixed(1)} MiB`;
+  if (gib >= 1) return `${gib.toFixed(2)} GiB`;
+  // Small files (ids.txt) in KiB or bytes, never "0.0 MiB".
+  if (value >= 1024 ** 2) return `${(value / 1024 ** 2).toFixed(1)} MiB`;
+  return value >= 1024 ? `${(value / 1024).toFixed(1)} KiB` : `${value} B`;
 }
 
 export function seconds(value: number | null | undefined): string {
@@ -15,3 +18,19 @@ export function seconds(value: number | null | undefined): string {
 export const clock = (t: number): string => new Date(t * 1000).toLocaleTimeString([], { hour12: false });
 
 export const dateTime = (iso: string): string => new Date(iso).toLocaleString([], { hour12: false });
+
+/** "12.3 docs/s": a rate with its unit, or a dash when there is none yet. */
+export function perSecond(value: number | null | undefined, unit: string): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  return `${value.toLocaleString(undefined, { maximumFractionDigits: value < 10 ? 2 : value < 100 ? 1 : 0 })} ${unit}/s`;
+}
+
+/** "42%": a share of a whole, whole percents except near the ends (0.4%, 99.6%). */
+export function percent(part: number, whole: number): string {
+  if (!whole) return '—';
+  const share = (100 * part) / whole;
+  return `${share > 0 && share < 1 ? share.toFixed(1) : share > 99 && share < 100 ? share.toFixed(1) : Math.round(share)}%`;
+}
+
+/** A count with its noun, singular or plural ("1 chunk", "16 chunks"). */
+export const count = (n: number, noun: string, plural = `${noun}s`): string => `${n.toLocaleString()} ${n === 1 ? noun : plural}`;

@@ -1,8 +1,10 @@
 import { Card, Text } from '@mantine/core';
 import { memo, useDeferredValue, useMemo } from 'react';
-import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { CartesianGrid, Line, LineChart, ReferenceArea, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { decimate, type Point } from './decimate.ts';
 import { clock } from '../format.ts';
+import { useStore } from '../store/index.ts';
+import { lastEnd, type Gap } from '../store/timeline.ts';
 
 export interface Threshold {
   value: number;
@@ -27,19 +29,81 @@ interface Props {
   step?: boolean;
   /** What the series is, when the label alone could mislead (process memory on a CPU run). */
   caption?: string;
+  /** The run whose time axis the chart shares with its other charts (start, gaps, clock or elapsed). */
+  runId?: string;
+  /** A count (batch size, chunks): whole-number ticks only. */
+  integer?: boolean;
+  /** A second, lighter series under the main one (raw values under a smoothed line). */
+  raw?: readonly Point[];
+}
+
+const GAP_COLOR: Record<Gap['why'], string> = {
+  paused: 'var(--mantine-color-gray-5)',
+  interrupted: 'var(--mantine-color-red-5)',
+  failed: 'var(--mantine-color-red-7)',
+  stopped: 'var(--mantine-color-orange-5)',
+};
+
+const NO_GAPS: Gap[] = [];
+
+/** Compact tick labels (1.2k, 3.4M) so they never wrap or clip in the axis' width. */
+function compact(value: number): string {
+  return new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 }).format(value);
+}
+
+/** "+1:02:03": time since the run began, for the elapsed axis. */
+function sinceStart(s: number): string {
+  const total = Math.max(0, Math.round(s));
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const h = Math.floor(total / 3600);
+  return `+${h > 0 ? `${h}:${two(Math.floor((total % 3600) / 60))}` : Math.floor(total / 60)}:${two(total % 60)}`;
+}
+
+type Row = { t: number; v: number | null };
+
+/**
+ * The drawn rows: decimated points, with a null row inside every gap that holds no
+ * point of this series, so the line breaks there instead of bridging the gap.
+ */
+function rows(points: readonly Point[], gaps: Gap[], scale: number, nowMs: number): Row[] {
+  const drawn: Row[] = decimate(points, DRAWN_BUCKETS).map((p) => ({ t: p.t, v: p.v / scale }));
+  for (const gap of gaps) {
+    const from = gap.from / 1000;
+    const to = (gap.to ?? nowMs) / 1000;
+    if (!drawn.some((row) => row.t > from && row.t < to)) drawn.push({ t: (from + to) / 2, v: null });
+  }
+  return drawn.sort((a, b) => a.t - b.t);
 }
 
 /** A time series, decimated before drawing so a day of samples stays fast. */
-export const TimeChart = memo(function TimeChart({ label, unit, points, scale = 1, thresholds = [], marks = [], color = 'var(--mantine-color-blue-6)', step = false, caption }: Props) {
+export const TimeChart = memo(function TimeChart({ label, unit, points, scale = 1, thresholds = [], marks = [], color = 'var(--mantine-color-blue-6)', step = false, caption, runId, integer = false, raw }: Props) {
   // Drawn at low priority: React renders it in slices between frames, so streaming never stalls the page.
   const drawn = useDeferredValue(points);
-  const data = useMemo(() => decimate(drawn, DRAWN_BUCKETS).map((p) => ({ t: p.t, v: p.v / scale })), [drawn, scale]);
+  const drawnRaw = useDeferredValue(raw);
+  // Each piece of the time axis on its own: a live event that moves only the last time re-renders nothing here.
+  const working = useStore((s) => s.runs.some((run) => run.runId === runId && (run.status === 'running' || run.status === 'paused')));
+  const gaps = useStore((s) => (runId && s.timelines[runId]?.gaps) || NO_GAPS);
+  const start = useStore((s) => (runId ? (s.timelines[runId]?.start ?? null) : null));
+  const recordedEnd = useStore((s) => (runId ? (s.timelines[runId]?.ended ?? null) : null));
+  const sessionOpen = useStore((s) => (runId ? (s.timelines[runId]?.open ?? false) : false));
+  const lastAt = useStore((s) => (runId && !working ? (s.timelines[runId]?.lastAt ?? null) : null));
+  const ended = useMemo(() => lastEnd({ start, lastAt, gaps, open: sessionOpen, ended: recordedEnd }, working), [start, lastAt, gaps, sessionOpen, recordedEnd, working]);
+  const open = working && sessionOpen;
+  const end = ended?.at ?? null;
+  const axis = useStore((s) => s.timeAxis);
+  const now = drawn.at(-1)?.t ?? 0;
+  const data = useMemo(() => rows(drawn, gaps, scale, now * 1000), [drawn, gaps, scale, now]);
+  const rawData = useMemo(() => (drawnRaw ? rows(drawnRaw, gaps, scale, now * 1000) : null), [drawnRaw, gaps, scale, now]);
+  // Every chart of a run spans the run's whole time (start to end, or to its latest point while it works).
+  const domain: [number | string, number | string] = start === null ? ['dataMin', 'dataMax'] : [start / 1000, !open && end !== null ? end / 1000 : 'dataMax'];
+  const origin = start === null ? (drawn[0]?.t ?? 0) : start / 1000;
+  const tickTime = (t: number): string => (axis === 'elapsed' ? sinceStart(t - origin) : clock(t));
   const last = points.at(-1);
   return (
     <Card withBorder padding="xs">
-      <figure role="img" aria-label={label} data-points={drawn.length} style={{ margin: 0 }}>
+      <figure role="img" aria-label={label} data-points={drawn.length} data-gaps={gaps.map((gap) => gap.why).join(' ')} data-ended={ended?.outcome ?? ''} style={{ margin: 0 }}>
         <Text size="sm" fw={600}>
-          {label}{' '}
+          {label} <Text span size="xs">({unit})</Text>{' '}
           <Text span size="xs" c="dimmed">
             {caption ? `${caption} · ` : ''}
             {last ? `${(last.v / scale).toLocaleString(undefined, { maximumFractionDigits: 1 })} ${unit} now · ${points.length.toLocaleString()} samples` : 'no samples yet'}
@@ -49,16 +113,23 @@ export const TimeChart = memo(function TimeChart({ label, unit, points, scale = 
           <ResponsiveContainer width="100%" height="100%">
             <LineChart data={data} margin={{ top: 8, right: 12, bottom: 0, left: 4 }}>
               <CartesianGrid strokeDasharray="3 3" stroke="var(--mantine-color-default-border)" />
-              <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} tickFormatter={clock} tick={{ fontSize: 11 }} minTickGap={40} />
-              <YAxis tick={{ fontSize: 11 }} width={64} unit={` ${unit}`} domain={[0, 'auto']} />
-              <Tooltip labelFormatter={(t) => clock(Number(t))} formatter={(v) => [`${Number(v).toLocaleString(undefined, { maximumFractionDigits: 1 })} ${unit}`, label]} isAnimationActive={false} />
+              <XAxis dataKey="t" type="number" domain={domain} allowDataOverflow tickFormatter={tickTime} tick={{ fontSize: 11, fill: 'var(--mantine-color-text)' }} minTickGap={56} interval="preserveStartEnd" allowDecimals={false} />
+              <YAxis tick={{ fontSize: 11, fill: 'var(--mantine-color-text)' }} width={44} tickFormatter={compact} domain={[0, 'auto']} allowDecimals={!integer} />
+              <Tooltip labelFormatter={(t) => tickTime(Number(t))} formatter={(v) => [`${Number(v).toLocaleString(undefined, { maximumFractionDigits: 1 })} ${unit}`, label]} isAnimationActive={false} />
+              {gaps.map((gap) => (
+                <ReferenceArea key={`${gap.from}-${gap.why}`} x1={gap.from / 1000} x2={(gap.to ?? now * 1000) / 1000} fill={GAP_COLOR[gap.why]} fillOpacity={0.15} stroke="none" ifOverflow="hidden" label={{ value: gap.why, position: 'insideTop', fontSize: 10, fill: 'var(--mantine-color-text)' }} />
+              ))}
               {thresholds.map((th) => (
                 <ReferenceLine key={th.label} y={th.value / scale} stroke={th.color} strokeDasharray="4 4" label={{ value: th.label, position: 'insideTopRight', fontSize: 10, fill: th.color }} />
               ))}
+              {ended && ended.outcome !== 'done' && (
+                <ReferenceLine x={ended.at / 1000} stroke={GAP_COLOR[ended.outcome]} strokeDasharray="2 2" label={{ value: ended.outcome, position: 'insideTopLeft', fontSize: 10, fill: 'var(--mantine-color-text)' }} />
+              )}
               {marks.map((t, i) => (
                 <ReferenceLine key={`${t}-${i}`} x={t} stroke="var(--mantine-color-red-6)" />
               ))}
-              <Line type={step ? 'stepAfter' : 'linear'} dataKey="v" stroke={color} dot={false} isAnimationActive={false} strokeWidth={1.5} />
+              {rawData && <Line data={rawData} type="linear" dataKey="v" stroke={color} strokeOpacity={0.3} dot={false} isAnimationActive={false} strokeWidth={1} connectNulls={false} name="raw" legendType="none" tooltipType="none" />}
+              <Line type={step ? 'stepAfter' : 'linear'} dataKey="v" stroke={color} dot={false} isAnimationActive={false} strokeWidth={1.5} connectNulls={false} />
             </LineChart>
           </ResponsiveContainer>
         </div>

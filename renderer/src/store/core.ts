@@ -3,8 +3,9 @@
  * selection, GPU samples and errors. It knows no kind of job: a run event goes
  * to its kind's slice through the table it is given (kinds.ts).
  */
-import type { GpuSample, HeadroomApi, RunEvent, RunInfo } from '../../../worker/src/contract/api.ts';
+import type { GpuSample, HeadroomApi, RunEvent, RunHistory, RunInfo } from '../../../worker/src/contract/api.ts';
 import { appendBounded, type Point } from '../charts/decimate.ts';
+import { emptyTimeline, foldTimeline, type Timeline } from './timeline.ts';
 import type { KindStore, SliceCreator } from './types.ts';
 
 /** A day of 1 Hz samples: the bound of every live series (the journal on disk holds the rest). */
@@ -23,12 +24,23 @@ export interface CoreSlice {
   error: string | null;
   /** Run events dropped: of a kind this panel has no slice for, or failing their kind's schema. */
   droppedEvents: number;
+  /** Each run's time axis (start, gaps, how it ended): shared by all its charts. */
+  timelines: Record<string, Timeline>;
+  /** Charts read as clock time or as time since the run began. */
+  timeAxis: 'clock' | 'elapsed';
+  /** The last history event each run view was rebuilt from: live events up to it are already drawn. */
+  historySeq: Record<string, number>;
+  /** Live events that came while a run's history was loading: applied after it, past its last event. */
+  loading: Record<string, RunEvent[]>;
   setApi(api: HeadroomApi): void;
   setConnected(up: boolean): void;
   show(view: View, runId?: string): void;
   setRuns(runs: RunInfo[]): void;
   upsertRun(run: RunInfo): void;
   onRunEvent(event: RunEvent): void;
+  /** Rebuilds a run's view from its history on disk (open, reload, reconnect), then goes on live without a gap or a duplicate. */
+  loadHistory(runId: string): Promise<void>;
+  setTimeAxis(axis: 'clock' | 'elapsed'): void;
   onGpu(sample: GpuSample): void;
   setError(message: string | null): void;
 }
@@ -40,7 +52,21 @@ export function upsert(runs: RunInfo[], run: RunInfo): RunInfo[] {
 
 export const createCoreSlice =
   (kinds: Readonly<Record<string, KindStore>>): SliceCreator<CoreSlice> =>
-  (set, get) => ({
+  (set, get) => {
+    /** One live event: the run's time axis, then its kind's slice. */
+    const applyLive = (event: RunEvent): void => {
+      set((state) => {
+        const before = state.timelines[event.runId] ?? emptyTimeline();
+        const after = foldTimeline(before, event);
+        return {
+          timelines: after === before ? state.timelines : { ...state.timelines, [event.runId]: after },
+          historySeq: event.seq === 0 ? state.historySeq : { ...state.historySeq, [event.runId]: Math.max(event.seq, state.historySeq[event.runId] ?? 0) },
+        };
+      });
+      const kind = Object.hasOwn(kinds, event.jobKind) ? kinds[event.jobKind] : undefined;
+      if (!kind?.onEvent(get(), event)) set((state) => ({ droppedEvents: state.droppedEvents + 1 }));
+    };
+    return {
     api: null,
     connected: false,
     view: 'runs',
@@ -50,19 +76,69 @@ export const createCoreSlice =
     gpuHistory: [],
     error: null,
     droppedEvents: 0,
+    timelines: {},
+    timeAxis: 'clock',
+    historySeq: {},
+    loading: {},
     setApi: (api) => set({ api }),
-    setConnected: (connected) => set({ connected }),
-    show: (view, runId) => set((state) => ({ view, selected: runId ?? state.selected })),
+    setConnected: (connected) => {
+      const was = get().connected;
+      set({ connected });
+      // Back after a lost connection (a server restart): what was missed is on disk, so everything is read again.
+      if (connected && !was) {
+        const { api, selected } = get();
+        void api?.listRuns({}).then(get().setRuns, (error: Error) => get().setError(error.message));
+        if (selected) void get().loadHistory(selected);
+      }
+    },
+    show: (view, runId) => {
+      set((state) => ({ view, selected: runId ?? state.selected }));
+      const selected = runId ?? get().selected;
+      if (view === 'run' && selected) void get().loadHistory(selected);
+    },
     setRuns: (runs) => set({ runs }),
     upsertRun: (run) => set((state) => ({ runs: upsert(state.runs, run) })),
     onRunEvent: (event) => {
-      const kind = Object.hasOwn(kinds, event.jobKind) ? kinds[event.jobKind] : undefined;
-      if (!kind?.onEvent(get(), event)) set((state) => ({ droppedEvents: state.droppedEvents + 1 }));
+      const { loading, historySeq } = get();
+      if (Object.hasOwn(loading, event.runId)) {
+        set((state) => ({ loading: { ...state.loading, [event.runId]: [...(state.loading[event.runId] ?? []), event] } }));
+        return;
+      }
+      // seq 0: a line outside any history (a session refused before it began); never a duplicate.
+      if (event.seq !== 0 && event.seq <= (historySeq[event.runId] ?? 0)) return;
+      applyLive(event);
     },
+    loadHistory: async (runId) => {
+      const api = get().api;
+      if (!api || Object.hasOwn(get().loading, runId)) return;
+      set((state) => ({ loading: { ...state.loading, [runId]: [] } }));
+      let history: RunHistory | null = null;
+      try {
+        history = await api.runHistory({ runId });
+      } catch (error) {
+        get().setError(`cannot read the history of run ${runId}: ${(error as Error).message}`);
+      }
+      const buffered = get().loading[runId] ?? [];
+      set((state) => {
+        const { [runId]: _done, ...loading } = state.loading;
+        void _done;
+        return { loading };
+      });
+      if (history) {
+        const kind = Object.hasOwn(kinds, history.jobKind) ? kinds[history.jobKind] : undefined;
+        kind?.rebuild(get(), history);
+        const timeline = history.events.reduce(foldTimeline, emptyTimeline());
+        set((state) => ({ timelines: { ...state.timelines, [runId]: timeline }, historySeq: { ...state.historySeq, [runId]: history.lastSeq } }));
+      }
+      const after = history?.lastSeq ?? 0;
+      for (const event of buffered) if (event.seq === 0 || event.seq > after) applyLive(event);
+    },
+    setTimeAxis: (timeAxis) => set({ timeAxis }),
     onGpu: (sample) =>
       set((state) => ({
         gpu: sample,
         gpuHistory: appendBounded(state.gpuHistory, { t: sample.at / 1000, v: sample.gpus[0]?.memoryUsed ?? sample.system.memoryUsed }, WINDOW),
       })),
     setError: (error) => set({ error }),
-  });
+  };
+  };

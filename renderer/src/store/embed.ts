@@ -3,9 +3,10 @@
  * its events. An event is parsed once with the contract's EmbedEvent; one that
  * fails it is dropped, never half-applied.
  */
-import type { RunEvent, RunInfo } from '../../../worker/src/contract/api.ts';
+import type { RunEvent, RunHistory, RunInfo } from '../../../worker/src/contract/api.ts';
 import { EmbedEvent, EmbedRunInfo } from '../../../worker/src/contract/jobs/embed.ts';
-import { appendBounded, type Point } from '../charts/decimate.ts';
+import { SessionEvent } from '../../../worker/src/contract/runs.ts';
+import type { Point } from '../charts/decimate.ts';
 import { WINDOW } from './core.ts';
 import type { KindStore, SliceCreator, Store } from './types.ts';
 
@@ -36,49 +37,134 @@ export interface RunSeries {
 
 export const emptySeries = (): RunSeries => ({ vram: [], total: null, batchDocs: [], tokensPerSecond: [], chunks: [], ooms: [], passes: [], log: [], batches: 0 });
 
-const logged = (series: RunSeries, at: number, line: string): RunSeries => ({ ...series, log: appendBounded(series.log, { at, line }, LOG_LINES) });
+type Lists = Pick<RunSeries, 'vram' | 'batchDocs' | 'tokensPerSecond' | 'chunks' | 'ooms' | 'log'>;
+const BOUNDS: Record<keyof Lists, number> = { vram: WINDOW, batchDocs: WINDOW, tokensPerSecond: WINDOW, chunks: WINDOW, ooms: OOM_MARKS, log: LOG_LINES };
 
-/** Folds one embed event (already parsed) into a run's series; `at` is ms since the epoch. */
-export function applyEmbedEvent(series: RunSeries, at: number, event: EmbedEvent): RunSeries {
+/**
+ * A run's series being folded: each list is copied the first time an event adds
+ * to it, then pushed to; trimmed to its window at the end. One live event copies
+ * one list (React sees a new array); a history of thousands copies each list once.
+ */
+class SeriesDraft {
+  readonly series: RunSeries;
+  private readonly touched = new Set<keyof Lists>();
+
+  constructor(base: RunSeries) {
+    this.series = { ...base };
+  }
+
+  push<K extends keyof Lists>(key: K, item: Lists[K][number]): void {
+    if (!this.touched.has(key)) {
+      this.touched.add(key);
+      (this.series[key] as Lists[K][number][]) = this.series[key].slice();
+    }
+    (this.series[key] as Lists[K][number][]).push(item);
+  }
+
+  log(at: number, line: string): void {
+    this.push('log', { at, line });
+  }
+
+  finish(): RunSeries {
+    for (const key of this.touched) {
+      const list = this.series[key];
+      // Past the window, the oldest tenth goes at once (amortised, as appendBounded does).
+      if (list.length > BOUNDS[key]) (this.series[key] as unknown[]) = list.slice(list.length - BOUNDS[key] + Math.floor(BOUNDS[key] / 10));
+    }
+    return this.series;
+  }
+}
+
+/** Folds one embed event (already parsed) into a draft; `at` is ms since the epoch. */
+function foldEmbedEvent(draft: SeriesDraft, at: number, event: EmbedEvent): void {
   const t = at / 1000;
+  const s = draft.series;
   switch (event.kind) {
     case 'memory':
-      if (event.allocated === null) return series;
-      return { ...series, vram: appendBounded(series.vram, { t, v: event.allocated }, WINDOW), total: event.total ?? series.total };
+      if (event.allocated === null) return;
+      draft.push('vram', { t, v: event.allocated });
+      s.total = event.total ?? s.total;
+      return;
     case 'batch':
-      return {
-        ...series,
-        batches: series.batches + 1,
-        batchDocs: appendBounded(series.batchDocs, { t, v: event.docs }, WINDOW),
-        tokensPerSecond: event.ms > 0 ? appendBounded(series.tokensPerSecond, { t, v: (event.tokens / event.ms) * 1000 }, WINDOW) : series.tokensPerSecond,
-      };
+      s.batches += 1;
+      draft.push('batchDocs', { t, v: event.docs });
+      if (event.ms > 0) draft.push('tokensPerSecond', { t, v: (event.tokens / event.ms) * 1000 });
+      return;
     case 'chunk':
     case 'started':
-      return { ...series, chunks: appendBounded(series.chunks, { t, v: event.chunksDone }, WINDOW) };
+      draft.push('chunks', { t, v: event.chunksDone });
+      return;
     case 'oom':
-      return logged({ ...series, ooms: appendBounded(series.ooms, t, OOM_MARKS) }, at, `out of memory: ${event.docs} docs, ${event.tokens} tokens, budget now ${event.budget} (${event.action})`);
+      draft.push('ooms', t);
+      draft.log(at, `out of memory: ${event.docs} docs, ${event.tokens} tokens, budget now ${event.budget} (${event.action})`);
+      return;
     case 'pass': {
       const row: PassRow =
         event.phase === 'completed'
           ? { model: event.model, device: event.device, phase: 'completed', ms: event.ms, rows: event.rows, residentPeak: event.residentPeak }
           : { model: event.model, device: event.device, phase: 'started', ms: event.ms, rows: null, residentPeak: event.resident };
-      const others = series.passes.filter((pass) => !(pass.model === row.model && pass.phase === 'started'));
-      return logged({ ...series, passes: [...others, row] }, at, `pass ${row.model} ${row.phase} on ${row.device}`);
+      s.passes = [...s.passes.filter((pass) => !(pass.model === row.model && pass.phase === 'started')), row];
+      draft.log(at, `pass ${row.model} ${row.phase} on ${row.device}`);
+      return;
     }
     case 'log':
-      return logged(series, at, event.line);
+      draft.log(at, event.line);
+      return;
     case 'runtime':
-      return logged(series, at, `runtime ${event.pid} ready (torch ${event.torch}, ${event.cuda ? 'CUDA' : 'CPU only'})`);
+      draft.log(at, `runtime ${event.pid} ready (torch ${event.torch}, ${event.cuda ? 'CUDA' : 'CPU only'})`);
+      return;
     case 'runtime_hung':
-      return logged(series, at, `runtime ${event.pid} silent ${event.silentS.toFixed(0)} s (timeout ${event.timeoutS} s): ${event.giveUp ? 'giving up' : 'restarting it'}`);
+      draft.log(at, `runtime ${event.pid} silent ${event.silentS.toFixed(0)} s (timeout ${event.timeoutS} s): ${event.giveUp ? 'giving up' : 'restarting it'}`);
+      return;
     case 'mode':
-      return logged(series, at, `ensemble mode now ${event.ensembleMode}`);
+      draft.log(at, `ensemble mode now ${event.ensembleMode}`);
+      return;
+    case 'policy':
+      draft.log(at, `OOM policy now ${event.oomPolicy}`);
+      return;
     case 'paused':
     case 'resumed':
-      return logged(series, at, event.kind);
+      draft.log(at, event.kind);
+      return;
     default:
-      return assertNever(event);
+      assertNever(event);
   }
+}
+
+/** The event log's words for a session's start and end (every kind's sessions; the time axis shows the gap). */
+function sessionLine(event: SessionEvent): string {
+  if (event.phase === 'start') return event.command === 'start' ? 'session started' : 'session resumed';
+  return event.outcome === 'done' ? 'session ended: done' : `session ended: ${event.outcome}${event.message ? ` (${event.message})` : ''}`;
+}
+
+/** Folds events (parsed here; one failing EmbedEvent is skipped and counted) into a run's series. */
+function foldEvents(base: RunSeries, events: readonly Pick<RunEvent, 'at' | 'event'>[]): { series: RunSeries; dropped: number } {
+  const draft = new SeriesDraft(base);
+  let dropped = 0;
+  for (const { at, event } of events) {
+    const session = event.kind === 'session' ? SessionEvent.safeParse(event) : null;
+    if (session?.success) {
+      draft.log(at, sessionLine(session.data));
+      continue;
+    }
+    const parsed = EmbedEvent.safeParse(event);
+    if (parsed.success) foldEmbedEvent(draft, at, parsed.data);
+    else dropped += 1;
+  }
+  return { series: draft.finish(), dropped };
+}
+
+/** Folds one embed event (already parsed) into a run's series; `at` is ms since the epoch. */
+export function applyEmbedEvent(series: RunSeries, at: number, event: EmbedEvent): RunSeries {
+  const draft = new SeriesDraft(series);
+  foldEmbedEvent(draft, at, event);
+  return draft.finish();
+}
+
+/** A run's series rebuilt from its history; the batch count is the history's own (its samples are thinned). */
+export function seriesFromHistory(history: Pick<RunHistory, 'events' | 'counts'>): RunSeries {
+  const { series } = foldEvents(emptySeries(), history.events);
+  return { ...series, batches: history.counts.batch ?? series.batches };
 }
 
 function assertNever(event: never): never {
@@ -95,16 +181,21 @@ export interface EmbedSlice {
   embedSeries: Record<string, RunSeries>;
   /** Parses the event with EmbedEvent and folds it in; false (nothing changed) when it fails the schema. */
   onEmbedEvent(event: RunEvent): boolean;
+  setEmbedSeries(runId: string, series: RunSeries): void;
 }
 
 export const createEmbedSlice: SliceCreator<EmbedSlice> = (set) => ({
   embedSeries: {},
   onEmbedEvent: ({ runId, at, event }) => {
-    const parsed = EmbedEvent.safeParse(event);
-    if (!parsed.success) return false;
-    set((state) => ({ embedSeries: { ...state.embedSeries, [runId]: applyEmbedEvent(state.embedSeries[runId] ?? emptySeries(), at, parsed.data) } }));
-    return true;
+    let dropped = 0;
+    set((state) => {
+      const next = foldEvents(state.embedSeries[runId] ?? emptySeries(), [{ at, event }]);
+      dropped = next.dropped;
+      return dropped ? {} : { embedSeries: { ...state.embedSeries, [runId]: next.series } };
+    });
+    return dropped === 0;
   },
+  setEmbedSeries: (runId, series) => set((state) => ({ embedSeries: { ...state.embedSeries, [runId]: series } })),
 });
 
 export const embedStore: KindStore = {
@@ -113,6 +204,7 @@ export const embedStore: KindStore = {
     return info && { details: info.models.join(', '), progressNote: `${info.rowsTotal.toLocaleString()} docs` };
   },
   onEvent: (store, event) => store.onEmbedEvent(event),
+  rebuild: (store, history) => store.setEmbedSeries(history.runId, seriesFromHistory(history)),
 };
 
 const EMPTY = emptySeries();

@@ -3,7 +3,7 @@
  * (embed.ts, ...), composed in index.ts (zustand's slices pattern).
  */
 import type { StateCreator } from 'zustand';
-import type { RunEvent, RunInfo } from '../../../worker/src/contract/api.ts';
+import type { RunEvent, RunHistory, RunInfo } from '../../../worker/src/contract/api.ts';
 import type { CoreSlice } from './core.ts';
 import type { EmbedSlice } from './embed.ts';
 
@@ -25,4 +25,6 @@ export interface KindStore {
   describe(run: RunInfo): RunWords | null;
   /** Hands one of this kind's events to its slice; false when the event failed its kind's schema and was dropped. */
   onEvent(store: Store, event: RunEvent): boolean;
+  /** Replaces a run's series with the ones its history rebuilds (the view opened, reloaded or reconnected). */
+  rebuild(store: Store, history: RunHistory): void;
 }

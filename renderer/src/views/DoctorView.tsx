@@ -17,7 +17,9 @@ export function DoctorView() {
   return (
     <Stack>
       <Group justify="space-between">
-        <Title order={3}>Doctor</Title>
+        <Title order={1} size="h3">
+          Doctor
+        </Title>
         <Button onClick={run} loading={busy}>
           Run checks
         </Button>
@@ -37,7 +39,7 @@ export function DoctorView() {
                 <Table.Td>
                   <Text size="sm">{check.detail}</Text>
                   {check.fix && (
-                    <Text size="sm" c="orange">
+                    <Text size="sm" c="var(--mantine-color-orange-light-color)">
                       {check.fix}
                     </Text>
                   )}

@@ -8,14 +8,25 @@ const MIB = 1024 ** 2;
 export function GpusView() {
   const sample = useStore((s) => s.gpu);
   const history = useStore((s) => s.gpuHistory);
-  if (!sample) return <Text c="dimmed">Waiting for the first sample…</Text>;
+  if (!sample)
+    return (
+      <Stack>
+        <Title order={1} size="h3">
+          GPUs
+        </Title>
+        <Text c="dimmed">Waiting for the first sample…</Text>
+      </Stack>
+    );
   const noGpu = sample.gpus.length === 0;
   return (
     <Stack>
-      <Title order={3}>GPUs</Title>
+      <Title order={1} size="h3">
+        GPUs
+      </Title>
       {noGpu && (
         <Alert color="gray" title="No NVIDIA GPU found">
-          {sample.note} Runs use the CPU; system memory is shown instead.
+          {sample.note}
+          {/[.!?]$/.test(sample.note ?? '.') ? '' : '.'} Runs use the CPU; system memory is shown instead.
         </Alert>
       )}
       {sample.gpus.map((gpu) => (

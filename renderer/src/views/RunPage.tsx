@@ -1,5 +1,5 @@
 /** The run page's shell: finds the selected run and hands it to its kind's view; a run no view can show is shown as such. */
-import { Text } from '@mantine/core';
+import { Stack, Text, Title } from '@mantine/core';
 import type { ReactNode } from 'react';
 import type { RunInfo } from '../../../worker/src/contract/api.ts';
 import { useStore } from '../store/index.ts';
@@ -16,5 +16,14 @@ export function runPage(run: RunInfo): ReactNode {
 
 export function RunPage() {
   const run = useStore((s) => s.runs.find((r) => r.runId === s.selected));
-  return run ? runPage(run) : <Text c="dimmed">Choose a run from the list.</Text>;
+  return run ? (
+    runPage(run)
+  ) : (
+    <Stack>
+      <Title order={1} size="h3">
+        Run view
+      </Title>
+      <Text c="dimmed">Choose a run from the list.</Text>
+    </Stack>
+  );
 }

@@ -4,6 +4,7 @@ import type { RunInfo } from '../../../worker/src/contract/api.ts';
 import { EMBED_KIND } from '../../../worker/src/contract/jobs/embed.ts';
 import { readEmbedRun } from '../store/embed.ts';
 import { EmbedRunView } from './embed/EmbedRunView.tsx';
+import { ModelList } from './embed/ModelList.tsx';
 import { NewEmbedRunForm } from './embed/NewEmbedRunForm.tsx';
 
 export interface KindView {
@@ -12,6 +13,8 @@ export interface KindView {
   /** The run's page; null when the run does not parse as this kind (the shell then shows it as unknown). */
   page(run: RunInfo): ReactNode | null;
   NewRun: ComponentType;
+  /** What the runs list shows of the run in its Models column (every model of an ensemble); absent: the store's one-liner. */
+  listDetails?(run: RunInfo): ReactNode;
 }
 
 export const KIND_VIEWS: Readonly<Record<string, KindView>> = {
@@ -22,6 +25,10 @@ export const KIND_VIEWS: Readonly<Record<string, KindView>> = {
       return info && <EmbedRunView run={info} />;
     },
     NewRun: NewEmbedRunForm,
+    listDetails: (run) => {
+      const info = readEmbedRun(run);
+      return info && <ModelList models={info.models} mode={info.ensembleMode} />;
+    },
   },
 };
 

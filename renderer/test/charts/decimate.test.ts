@@ -22,3 +22,13 @@ describe('decimation', () => {
     expect(list.at(-1)).toBe(24);
   });
 });
+
+describe('rolling mean', () => {
+  it('averages the last points, keeps every time, and starts from the first point', async () => {
+    const { rollingMean } = await import('../../src/charts/smooth.ts');
+    const points = [10, 0, 10, 0, 10, 0].map((v, t) => ({ t, v }));
+    const smooth = rollingMean(points, 2);
+    expect(smooth.map((p) => p.t)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(smooth.map((p) => p.v)).toEqual([10, 5, 5, 5, 5, 5]);
+  });
+});

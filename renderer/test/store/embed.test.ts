@@ -5,7 +5,8 @@ import { applyEmbedEvent, embedSeriesOf, emptySeries, type RunSeries } from '../
 import { useStore, WINDOW } from '../../src/store/index.ts';
 import { batch, chunk, embedRun, memory, oom } from './fixtures.ts';
 
-const envelope = (at: number, event: Record<string, unknown> & { kind: string }): RunEvent => RunEvent.parse({ runId: 'r', jobKind: EMBED_KIND, at, event });
+let seq = 0;
+const envelope = (at: number, event: Record<string, unknown> & { kind: string }): RunEvent => RunEvent.parse({ runId: 'r', jobKind: EMBED_KIND, seq: (seq += 1), at, event });
 
 describe('the fixtures fit the contract', () => {
   it('are valid embed events and run info', () => {
@@ -78,7 +79,7 @@ describe('the store takes events through onRunEvent', () => {
   });
 
   it('drops the events of a kind it has no slice for', () => {
-    useStore.getState().onRunEvent(RunEvent.parse({ runId: 'x', jobKind: 'trials', at: 1000, event: { kind: 'trial', score: 0.5 } }));
+    useStore.getState().onRunEvent(RunEvent.parse({ seq: 1, runId: 'x', jobKind: 'trials', at: 1000, event: { kind: 'trial', score: 0.5 } }));
     expect(useStore.getState().droppedEvents).toBe(1);
     expect(useStore.getState().embedSeries).toEqual({});
   });

@@ -21,7 +21,34 @@ export const chunk = (chunksDone: number): EmbedEvent => ({
   onCpu: 0,
 });
 
+/** The words and figures every kind's RunInfo carries (a run that has not worked yet). */
+export const NO_WORDS = { name: null, phase: 'not started', progressLine: '', elapsedMs: 0, sessionStartedAt: null, etaMs: null, failure: null } as const;
+
+export const EMBED_SETTINGS: EmbedRunInfo['settings'] = {
+  models: [{ model: 'm1', key: 'm1', weight: 1, device: 'auto', ranOn: null }],
+  ensembleMode: 'simultaneous',
+  oomPolicy: 'fail',
+  aggregate: 'concat',
+  chunkSize: 1000,
+  batchSize: 'auto',
+  minBatch: 8,
+  maxBatch: 512,
+  maxBatchTokens: null,
+  targetMemory: 0.85,
+  vramLimitGiB: null,
+  maxSeqLen: null,
+  keepChunks: false,
+};
+
 export const embedRun = (runId: string, patch: Partial<EmbedRunInfo> = {}): EmbedRunInfo => ({
+  ...NO_WORDS,
+  documentsDone: 0,
+  chunksTotal: 10,
+  sessionDocumentsStart: null,
+  docsPerSecond: null,
+  tokensPerSecond: null,
+  summary: null,
+  settings: EMBED_SETTINGS,
   runId,
   kind: EMBED_KIND,
   known: true,
@@ -45,6 +72,7 @@ export const embedRun = (runId: string, patch: Partial<EmbedRunInfo> = {}): Embe
 
 /** A run of a kind this Headroom does not know, as listRuns reports it (with its own fields, loose). */
 export const trialsRun = (runId: string): RunInfo => ({
+  ...NO_WORDS,
   runId,
   kind: 'trials',
   known: false,

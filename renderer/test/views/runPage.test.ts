@@ -18,8 +18,9 @@ const trials = RunInfo.parse(trialsRun('t1')); // as the API delivers it
 
 describe("the run page picks the kind's view", () => {
   it('shows an embed run with its charts, controls and settings', () => {
-    const html = render(runPage(embedRun('e1')));
-    for (const part of ['aria-label="VRAM"', 'aria-label="Batch size"', 'aria-label="Chunks"', 'aria-label="Run status"', '>Pause<', 'OOM policy', 'Ensemble passes', '3/10 (model, chunk) units']) {
+    const html = render(runPage(embedRun('e1', { phase: 'encoding chunk 4 of 10', progressLine: 'chunk 4 of 10 · 180/600 documents' })));
+    // The Engine's words, as the CLI says them: the phase and chunks and documents (units only in a tooltip).
+    for (const part of ['aria-label="VRAM"', 'aria-label="Batch size"', 'aria-label="Chunks"', 'aria-label="Run status"', '>Pause<', 'OOM policy', 'Ensemble passes', 'encoding chunk 4 of 10', '180/600 documents']) {
       expect(html).toContain(part);
     }
   });
@@ -42,10 +43,11 @@ describe("the run page picks the kind's view", () => {
 
 describe('the runs table', () => {
   it('lists runs of every kind, the unknown one marked as such and without "Resume run"', () => {
-    const html = render(createElement(RunsTable, { runs: [{ ...trials, status: 'interrupted' }, embedRun('e1', { status: 'interrupted' })] }));
+    const html = render(createElement(RunsTable, { runs: [{ ...trials, status: 'interrupted' }, embedRun('e1', { status: 'interrupted', progressLine: 'chunk 3 of 10 · 180/600 documents' })] }));
     expect(html).toContain('data-run="t1"');
     expect(html).toContain('unknown kind trials');
-    expect(html).toContain('3/10 chunks · 600 docs');
+    expect(html).toContain('chunk 3 of 10 · 180/600 documents');
+    expect(html).toContain('0/0 units'); // a kind without words: its units
     expect(html.match(/Resume run/g)).toHaveLength(1); // the embed run's only
   });
 });

@@ -13,6 +13,8 @@ import { servePanel } from './serve.js';
 import { asHeadroomError, EXIT_CODES, HeadroomError } from '../errors.js';
 import { redact } from '../redact.js';
 import { HEADROOM_VERSION } from '../version.js';
+import { duration, elapsedNow } from '../contract/words.js';
+import { RecordedSession } from '../jobs/recordedSession.js';
 import { jsonReporter } from './jsonReporter.js';
 import { guardSignals, type SignalGuard } from './signals.js';
 
@@ -52,8 +54,18 @@ async function runToEnd(runDir: string, command: 'start' | 'resume', io: Io, opt
   };
   const controller = new AbortController();
   const release = session.guard?.whileRunning(() => controller.abort());
+  // The CLI records the run's history as the panel does: any run can be drawn from disk.
+  const recorded = new RecordedSession(job, runDir, command);
+  const report = (event: JobEvent): void => {
+    recorded.record(event);
+    showProgress(event);
+  };
   try {
-    const summary = await job.execute(runDir, { command, settings, signal: controller.signal, report: (event: JobEvent) => showProgress(event) });
+    const summary = await job.execute(runDir, { command, settings, signal: controller.signal, report }).catch((error: unknown) => {
+      recorded.end(error);
+      throw error;
+    });
+    recorded.end();
     reporter.summary(summary);
     if (!options.json) io.stdout.write(`${summary.runDir}\n`);
   } finally {
@@ -76,7 +88,7 @@ function printRepair(report: RepairReport, dir: string, json: boolean, io: Io): 
   io.stdout.write(`${lines.join('\n')}\n`);
 }
 
-function printStatus(runDir: string, json: boolean, io: Io): void {
+function printStatus(runDir: string, json: boolean, io: Io, verbose = false): void {
   const job = jobFor(readRunHeader(runDir).kind, runDir);
   const report: StatusBase = job.status(runDir);
   if (json) {
@@ -87,9 +99,14 @@ function printStatus(runDir: string, json: boolean, io: Io): void {
     `run      ${report.runDir}`,
     `kind     ${report.kind}`,
     `state    ${report.status}${report.owner ? ` (process ${report.owner})` : ''}`,
-    ...job.statusLines(report),
+    // The same words as the panel's header (RunInfoBase: phase, progressLine, elapsed, ETA).
+    ...(report.phase === undefined ? [] : [`phase    ${report.phase}`]),
+    ...(report.progressLine === undefined ? [] : [`progress ${report.progressLine}`]),
+    ...(report.elapsedMs === undefined ? [] : [`elapsed  ${duration(elapsedNow({ elapsedMs: report.elapsedMs, sessionStartedAt: report.sessionStartedAt ?? null }))}${report.etaMs == null ? '' : ` · about ${duration(report.etaMs)} left`}`]),
+    ...job.statusLines(report, { verbose }),
   ];
   if (report.lastInterruption && report.status === 'interrupted') lines.push(`stopped  ${report.lastInterruption}`);
+  if (report.failure) lines.push(`why      ${report.failure.why}`, `fix      ${report.failure.fix}`);
   for (const error of report.errors) lines.push(`error    ${error}`);
   if (report.status === 'interrupted') lines.push(`continue with: headroom resume ${report.runDir}`);
   io.stdout.write(`${lines.join('\n')}\n`);
@@ -137,7 +154,8 @@ export function buildProgram(io: Io): Command {
     .description('state, units done/total and the figures of a run of any kind, its errors')
     .argument('<dir>', 'run folder')
     .option('--json', 'one JSON object on stdout', false)
-    .action((dir: string, opts: { json: boolean }) => printStatus(dir, opts.json, io));
+    .option('--verbose', 'also the units of work ((model, chunk) pairs for embed runs)', false)
+    .action((dir: string, opts: { json: boolean; verbose: boolean }) => printStatus(dir, opts.json, io, opts.verbose));
 
   program
     .command('repair')
@@ -159,7 +177,8 @@ export function buildProgram(io: Io): Command {
     .option('--port <n>', 'port; 0 picks a free one', portNumber, 0)
     .option('--runs-dir <dir>', 'runs folder (default: $HEADROOM_RUNS_DIR, else the per-user data folder)')
     .option('--allow-remote', 'allow listening on an address other than loopback', false)
-    .action(async (opts: { host: string; port: number; runsDir?: string; allowRemote: boolean }) => {
+    .option('--new-token', 'with --port N: replace the access token kept for that port (tabs opened before are refused)')
+    .action(async (opts: { host: string; port: number; runsDir?: string; allowRemote: boolean; newToken?: boolean }) => {
       await servePanel({ ...opts, runsDir: opts.runsDir ?? defaultRunsDir() }, io);
     });
 

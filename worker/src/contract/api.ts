@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { EMBED_KIND, EmbedRequest, EmbedSettings } from './jobs/embed.js';
-import { JobKindName, RunId, RunInfo } from './runs.js';
+import { JobKindName, RunId, RunInfo, RunName } from './runs.js';
 import type { ApiErrorCode } from './wire.js';
 
 export { RunId, RunInfo, RunState } from './runs.js';
@@ -20,7 +20,7 @@ export const JOB_REQUESTS: Record<string, z.ZodType> = { [EMBED_KIND]: EmbedRequ
 export const JOB_SETTINGS: Record<string, z.ZodObject> = { [EMBED_KIND]: EmbedSettings };
 
 /** startRun: which kind of job (embed unless named), and that kind's request, flat. */
-export const StartRunArgs = z.object({ kind: JobKindName.default(EMBED_KIND) }).catchall(z.unknown());
+export const StartRunArgs = z.object({ kind: JobKindName.default(EMBED_KIND), name: RunName.optional() }).catchall(z.unknown());
 export type StartRunArgs = z.input<typeof StartRunArgs>;
 
 export const GpuSample = z.object({
@@ -54,9 +54,53 @@ export const DoctorCheck = z.object({
 export const DoctorReport = z.object({ checks: z.array(DoctorCheck) });
 export type DoctorReport = z.infer<typeof DoctorReport>;
 
+/**
+ * A run's events as the panel receives them: its kind's event (contract/jobs/<kind>.ts
+ * types each) or a session's start or end (SessionEvent), its time, and its number in
+ * the run's history (increasing across sessions): a view rebuilt from runHistory
+ * applies only the live events past the history's lastSeq.
+ */
+export const RunEvent = z.object({ runId: RunId, jobKind: z.string(), seq: z.number().int().nonnegative(), at: z.number(), event: z.object({ kind: z.string() }).loose() });
+export type RunEvent = z.infer<typeof RunEvent>;
+
+/** What a run showed while it worked, from its history file (bounded: high-rate samples thinned to their extremes). */
+export const RunHistory = z.object({
+  runId: RunId,
+  jobKind: z.string(),
+  events: z.array(RunEvent.pick({ seq: true, at: true, event: true })),
+  /** Events recorded by kind of event, the thinned ones included (a batch count). */
+  counts: z.record(z.string(), z.number().int().nonnegative()),
+  lastSeq: z.number().int().nonnegative(),
+  /** Bytes of the history file on disk. */
+  bytes: z.number().int().nonnegative(),
+});
+export type RunHistory = z.infer<typeof RunHistory>;
+
+/** The head of an input file, for the New run form: its fields and first records (values cut short, secrets masked). */
+export const CorpusPreview = z.object({
+  /** The file, absolute. */
+  path: z.string(),
+  format: z.enum(['jsonl', 'csv', 'txt']),
+  bytes: z.number().int().nonnegative(),
+  /** Every field (.jsonl) or column (.csv) of the first records, in the order first seen; empty for .txt. */
+  fields: z.array(z.string()),
+  /** The fields whose every value among the first records is text (what a text field can be). */
+  textFields: z.array(z.string()),
+  /** The first records, each field's value as shown (cut short, secrets masked); a .txt line is its `text`. */
+  records: z.array(z.record(z.string(), z.string())),
+  /** Documents in the file when counting them was cheap; else null, and rowsEstimate says about how many. */
+  rows: z.number().int().nonnegative().nullable(),
+  rowsEstimate: z.number().int().nonnegative().nullable(),
+  /** What is wrong in the first records (a line that is not JSON, ...), or null. */
+  problem: z.string().nullable(),
+});
+export type CorpusPreview = z.infer<typeof CorpusPreview>;
+
 /** Every call: its arguments and its result. */
 export const CALLS = {
   listRuns: { args: z.object({}).strict(), result: z.array(RunInfo) },
+  /** A run's history from disk (and, for a run executing here, what is not written yet). */
+  runHistory: { args: RunRef, result: RunHistory },
   startRun: { args: StartRunArgs, result: z.object({ runId: RunId }) },
   pauseRun: { args: RunRef, result: z.object({ ok: z.literal(true) }) },
   resumeRun: { args: RunRef, result: z.object({ ok: z.literal(true) }) },
@@ -68,6 +112,8 @@ export const CALLS = {
   doctor: { args: z.object({}).strict(), result: DoctorReport },
   /** The desktop app's file dialog; the browser panel answers null (type a path instead). */
   chooseInputFile: { args: z.object({}).strict(), result: z.object({ path: z.string().nullable() }) },
+  /** The head of an input file (never the whole file): for the New run form's preview and field choice. */
+  previewInput: { args: z.object({ path: z.string().min(1, 'choose an input file') }).strict(), result: CorpusPreview },
   /** What the New run form starts from: the demo corpus and the default model. */
   defaults: { args: z.object({}).strict(), result: z.object({ demoCorpus: z.string().nullable(), defaultModel: z.string(), runsDir: z.string(), desktop: z.boolean() }) },
 } as const;
@@ -76,10 +122,6 @@ export type CallName = keyof typeof CALLS;
 export const CALL_NAMES = Object.keys(CALLS) as CallName[];
 export type CallArgs<N extends CallName> = z.input<(typeof CALLS)[N]['args']>;
 export type CallResult<N extends CallName> = z.infer<(typeof CALLS)[N]['result']>;
-
-/** A run's events as the panel receives them: its kind's event (contract/jobs/<kind>.ts types each), plus time. */
-export const RunEvent = z.object({ runId: RunId, jobKind: z.string(), at: z.number(), event: z.object({ kind: z.string() }).loose() });
-export type RunEvent = z.infer<typeof RunEvent>;
 
 export const EVENTS = {
   runEvent: RunEvent,

@@ -40,6 +40,24 @@ export interface ReadOptions {
 
 export const CORPUS_FORMATS = ['.txt', '.jsonl', '.csv'] as const;
 
+/**
+ * A record without the field a run reads (the text field, the id field): the message
+ * names the flag; `where` and `detail` let a form word it with its own field names.
+ */
+export class CorpusFieldError extends HeadroomError {
+  constructor(
+    readonly field: 'textField' | 'idField',
+    readonly where: string,
+    readonly detail: string,
+    message: string,
+  ) {
+    super('bad_input', message);
+  }
+}
+
+const fieldError = (file: string, where: string, field: CorpusFieldError['field'], detail: string, hint: string): CorpusFieldError =>
+  new CorpusFieldError(field, where, detail, badInput(file, where, `${detail}${hint}`).message);
+
 type Format = (typeof CORPUS_FORMATS)[number];
 
 async function readTxt(batches: AsyncIterable<LineBatch>, out: CorpusBuilder): Promise<void> {
@@ -59,7 +77,7 @@ function jsonId(file: string, lineNo: number, raw: string, field: string, value:
     if (source === undefined) throw new HeadroomError('internal', `${file} line ${lineNo}: the source text of field "${field}" was not found`);
     return source;
   }
-  throw badInput(file, `line ${lineNo}`, `field "${field}" must be a non-empty string or a number`);
+  throw fieldError(file, `line ${lineNo}`, 'idField', `field "${field}" must be a non-empty string or a number`, '');
 }
 
 function jsonRecord(file: string, lineNo: number, raw: string, options: CorpusOptions, out: CorpusBuilder): void {
@@ -76,7 +94,7 @@ function jsonRecord(file: string, lineNo: number, raw: string, options: CorpusOp
   const text = own(options.textField);
   if (typeof text !== 'string') {
     const why = text === undefined ? 'has no field' : 'has a non-string field';
-    throw badInput(file, `line ${lineNo}`, `${why} "${options.textField}" (set --text-field)`);
+    throw fieldError(file, `line ${lineNo}`, 'textField', `${why} "${options.textField}"`, ' (set --text-field)');
   }
   const broken = notText(text);
   if (broken) throw badInput(file, `line ${lineNo}`, `field "${options.textField}" ${broken}`);
@@ -107,7 +125,7 @@ function csvColumns(file: string, header: CsvRow, options: CorpusOptions): { tex
   };
   const text = column(options.textField);
   if (text === -1) {
-    throw badInput(file, `line ${header.info.lines}`, `has no column "${options.textField}" (columns: ${names.join(', ')}; set --text-field)`);
+    throw fieldError(file, `line ${header.info.lines}`, 'textField', `has no column "${options.textField}"`, ` (columns: ${names.join(', ')}; set --text-field)`);
   }
   return { text, id: column(options.idField) };
 }
@@ -127,7 +145,7 @@ async function readCsv(file: string, batches: AsyncIterable<LineBatch>, options:
       rowNo += 1;
       const line = row.info.lines;
       const id = columns.id === -1 ? String(rowNo) : row.record[columns.id]!;
-      if (columns.id !== -1 && id.length === 0) throw badInput(file, `line ${line}`, `column "${options.idField}" is empty`);
+      if (columns.id !== -1 && id.length === 0) throw fieldError(file, `line ${line}`, 'idField', `column "${options.idField}" is empty`, '');
       out.add(id, row.record[columns.text]!, line);
     }
   };

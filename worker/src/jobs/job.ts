@@ -10,6 +10,7 @@ import type { RunInfo } from '../contract/runs.js';
 import type { BaseRecord, RecordSchema } from '../runs/journal.js';
 import type { RunControl } from '../runs/runControl.js';
 import type { RunStatus } from '../runs/lifecycle.js';
+import type { SampleValues } from '../runs/history.js';
 
 /** Where the Python runtime comes from (tests and the packaged app set these). */
 export interface RuntimeOptions {
@@ -45,6 +46,13 @@ export interface StatusBase {
   lastInterruption: string | null;
   /** Where the run last worked. */
   device: string | null;
+  /** The user's words for it (RunInfoBase documents them); a kind that leaves them out gets generic ones (panel/runInfo.ts). */
+  phase?: string;
+  progressLine?: string;
+  elapsedMs?: number;
+  sessionStartedAt?: string | null;
+  etaMs?: number | null;
+  failure?: { why: string; fix: string } | null;
 }
 
 /** What a finished session returns; `headroom <cmd> --json` prints it. */
@@ -79,8 +87,14 @@ export interface Job<Request = unknown, Settings = unknown, Status extends Statu
    * only at a session's start and end.
    */
   onEvent(info: RunInfo, event: Event): RunInfo | undefined;
-  /** The lines `headroom status` prints after the common ones. */
-  statusLines(status: Status): string[];
+  /**
+   * The kind's high-rate events and the values of each its charts draw (embed: batch
+   * sizes, chunks done): the run's history keeps their extremes per time bucket
+   * instead of every one (runs/history.ts). Memory events are samples for every kind.
+   */
+  readonly historySamples?: SampleValues;
+  /** The lines `headroom status` prints after the common ones; verbose adds the units of work. */
+  statusLines(status: Status, options?: { verbose: boolean }): string[];
   /** The CLI's view of a session in a terminal: progress on stderr, the summary at the end (`--json` is the CLI's own). */
   reporter(options: { verbose: boolean; stderr: NodeJS.WriteStream }): JobReporter<Summary, Event>;
   /** The kind's own CLI commands (embed: `headroom embed`, `headroom demo`). */

@@ -6,6 +6,7 @@
 import { CommonEvent } from '../contract/runs.js';
 import type { JobEvent } from '../jobs/job.js';
 import { RunControl } from '../runs/runControl.js';
+import type { RecordedSession } from '../jobs/recordedSession.js';
 
 export type LiveState = 'starting' | 'running' | 'paused' | 'stopping' | 'ended';
 
@@ -17,6 +18,8 @@ export class LiveRun {
   allocated: number | null = null;
   device: string | null = null;
   done: Promise<void> = Promise.resolve();
+  /** The session's history as it is recorded (what a panel opening the run draws). */
+  session: RecordedSession | null = null;
 
   /** Moves the state on one of the run's events; true when the state changed. */
   apply(event: JobEvent): boolean {
@@ -51,6 +54,20 @@ export class LiveRun {
   end(): void {
     this.state = 'ended';
     this.runtimePid = null;
+  }
+
+  /** The phase line only this panel knows (the run's own events word the rest): undefined while it simply runs. */
+  get phase(): string | undefined {
+    switch (this.state) {
+      case 'starting':
+        return 'starting the runtime';
+      case 'paused':
+        return 'paused by you';
+      case 'stopping':
+        return 'stopping';
+      default:
+        return undefined;
+    }
   }
 
   /** The panel's word for the state: a run starting or stopping is still running. */

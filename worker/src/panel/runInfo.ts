@@ -8,7 +8,7 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunInfo } from '../contract/runs.js';
 import { asHeadroomError } from '../errors.js';
-import type { JobEvent } from '../jobs/job.js';
+import type { JobEvent, StatusBase } from '../jobs/job.js';
 import { findJob, showKind } from '../jobs/registry.js';
 import { readRunHeader, type RunHeader } from '../runs/manifest.js';
 
@@ -39,6 +39,31 @@ export function unreadable(runId: string, dir: string | null, header: RunHeader 
     createdAt: header?.createdAt ?? '',
     diskBytes: dir === null ? 0 : folderBytes(dir),
     errors: [why],
+    name: header?.name ?? null,
+    phase: 'cannot be shown: this Headroom cannot read it',
+    progressLine: '',
+    elapsedMs: 0,
+    sessionStartedAt: null,
+    etaMs: null,
+    failure: null,
+  };
+}
+
+/** The words of a kind that does not word its runs itself (jobs/embed/words.ts words embed runs). */
+function genericWords(status: StatusBase, unit: string): Pick<RunInfo, 'phase' | 'progressLine' | 'elapsedMs' | 'sessionStartedAt' | 'etaMs' | 'failure'> {
+  const lastError = status.errors.at(-1);
+  const phase =
+    status.status === 'failed' ? `failed: ${lastError ?? 'no reason given'}`
+    : status.status === 'interrupted' ? `interrupted: ${status.lastInterruption ?? 'the app exited'}`
+    : status.status === 'created' ? 'not started yet'
+    : status.status;
+  return {
+    phase: status.phase ?? phase,
+    progressLine: status.progressLine ?? `${status.unitsDone}/${status.unitsTotal} ${unit}`,
+    elapsedMs: status.elapsedMs ?? 0,
+    sessionStartedAt: status.sessionStartedAt ?? null,
+    etaMs: status.etaMs ?? null,
+    failure: status.failure ?? (status.status === 'failed' ? { why: lastError ?? 'no reason given', fix: 'fix the cause, then resume the run' } : null),
   };
 }
 
@@ -62,6 +87,8 @@ export function readRunInfo(runId: string, dir: string): RunInfo {
       createdAt: header.createdAt,
       diskBytes: folderBytes(dir),
       errors: status.errors,
+      name: header.name ?? null,
+      ...genericWords(status, job.unit),
       ...job.infoFields(status),
     };
   } catch (error) {

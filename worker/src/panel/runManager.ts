@@ -12,7 +12,9 @@ import { ApiError, parseArgs, StartRunArgs, type CallArgs, type CallName, type C
 import type { RunInfo } from '../contract/runs.js';
 import { asHeadroomError, HeadroomError } from '../errors.js';
 import type { AnyJob, JobEvent } from '../jobs/job.js';
+import { RecordedSession } from '../jobs/recordedSession.js';
 import { findJob, showKind } from '../jobs/registry.js';
+import { readHistory, type HistoryEntry } from '../runs/history.js';
 import { acquireLock, describeOwner, readLock } from '../runs/lock.js';
 import { runFiles } from '../runs/manifest.js';
 import { isRunId, resolveRunDir, showId } from '../runs/runFolder.js';
@@ -95,7 +97,9 @@ export class RunManager {
   info(runId: string): RunInfo {
     const live = this.live.get(runId);
     const info = live ? this.infos.get(runId) : this.infos.refresh(runId);
-    return live ? { ...info, status: live.status } : info;
+    if (!live) return info;
+    // What only this panel knows: the run's events word the rest (the kind's onEvent).
+    return { ...info, status: live.status, phase: live.phase ?? info.phase, etaMs: live.state === 'running' ? info.etaMs : null };
   }
 
   listRuns(): CallResult<'listRuns'> {
@@ -112,6 +116,14 @@ export class RunManager {
       }
     });
     return infos.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  /** A run's history: from the session recording it when it executes here (nothing unwritten is missed), else from disk. */
+  async runHistory({ runId }: CallArgs<'runHistory'>): Promise<CallResult<'runHistory'>> {
+    const dir = this.runDir(runId);
+    const info = this.info(runId);
+    const history = this.live.get(runId)?.session?.snapshot() ?? (await readHistory(dir));
+    return { runId, jobKind: info.kind, events: history.events, counts: history.counts, lastSeq: history.lastSeq, bytes: history.bytes };
   }
 
   private jobOf(runId: string): AnyJob {
@@ -163,11 +175,16 @@ export class RunManager {
     this.live.set(runId, live);
     const settings = this.pending.get(runId);
     this.pending.delete(runId);
+    const session = new RecordedSession(job, dir, command);
+    live.session = session;
+    const publish = (entries: HistoryEntry[]): void => {
+      for (const entry of entries) this.emit('runEvent', { runId, jobKind: job.kind, ...entry });
+    };
     const onEvent = (event: JobEvent): void => {
       // Showing a run must never stop it: a fault here (a listener, a kind's onEvent) is logged, not thrown into the run.
       try {
         const moved = live.apply(event);
-        this.emit('runEvent', { runId, jobKind: job.kind, at: Date.now(), event: { ...event } });
+        publish(session.record(event));
         // A session's start is read from disk once; every other event is folded into the cached info.
         const info = event.kind === 'started' ? this.infos.refresh(runId) : this.infos.apply(runId, event);
         if (info || moved) this.publishStatus(runId);
@@ -178,10 +195,10 @@ export class RunManager {
     live.done = job
       .execute(dir, { command, control: live.control, signal: live.abort.signal, report: onEvent, settings, python: this.options.python, env: this.options.env })
       .then(
-        () => undefined,
+        () => publish(session.end()),
         (error: unknown) => {
-          const failure = asHeadroomError(error);
-          this.emit('runEvent', { runId, jobKind: job.kind, at: Date.now(), event: { kind: 'log', line: `run ended: ${failure.message}` } });
+          publish(session.say(`run ended: ${asHeadroomError(error).message}`));
+          publish(session.end(error));
         },
       )
       .finally(() => {
@@ -297,6 +314,7 @@ export class RunManager {
   async call(name: CallName, args: unknown): Promise<unknown> {
     const handlers: { [N in CallName]: (checked: never) => unknown } = {
       listRuns: () => this.listRuns(),
+      runHistory: (checked: CallArgs<'runHistory'>) => this.runHistory(checked),
       startRun: (checked: CallArgs<'startRun'>) => this.startRun(checked),
       pauseRun: (checked: CallArgs<'pauseRun'>) => this.pauseRun(checked),
       resumeRun: (checked: CallArgs<'resumeRun'>) => this.resumeRun(checked),
@@ -307,6 +325,7 @@ export class RunManager {
       doctor: () => this.doctor(),
       defaults: () => this.defaults(),
       chooseInputFile: () => this.options.chooseInputFile?.() ?? { path: null },
+      previewInput: async (checked: CallArgs<'previewInput'>) => (await import('../corpus/preview.js')).previewInput(checked),
     };
     return handlers[name](args as never);
   }

@@ -2,7 +2,7 @@
  * What a crash leaves in a run folder, removed the next time the run is opened
  * (under its lock, so no live writer can own it). Only names Headroom itself
  * writes are touched: `<file>.tmp-<pid>` of its own files (run.json,
- * journal.jsonl, embeddings.npy, ids.txt, and chunk files under chunks/<model>/),
+ * journal.jsonl, history.jsonl, embeddings.npy, ids.txt, and chunk files under chunks/<model>/),
  * and chunks/ of a completed run that does not keep its chunks. The lock and
  * anything else in the folder are left alone.
  */
@@ -10,7 +10,7 @@ import { accessSync, constants, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeadroomError, notWritable } from '../errors.js';
 
-const OWN_TEMPORARY = /^(?:run\.json|journal\.jsonl|embeddings\.npy|ids\.txt)\.tmp-\d+$/;
+const OWN_TEMPORARY = /^(?:run\.json|journal\.jsonl|history\.jsonl|embeddings\.npy|ids\.txt)\.tmp-\d+$/;
 const CHUNK_TEMPORARY = /^chunk-\d{6}\.npy\.tmp-\d+$/;
 
 /** A run is opened to be written: a read-only or foreign folder is named before the lock is tried. */

@@ -6,6 +6,7 @@
 import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { RunName } from '../contract/runs.js';
 import { HeadroomError } from '../errors.js';
 import { redactDeep } from '../redact.js';
 import { writeFileAtomic } from './atomicFile.js';
@@ -18,8 +19,16 @@ export const runFiles = (runDir: string) => ({
   lock: join(runDir, 'lock'),
 });
 
-/** What every run.json says first: which kind made it, in which format of that kind, and when. */
-export const RunHeader = z.object({ format: z.number().int().positive(), kind: z.string().min(1), createdAt: z.string() }).loose();
+/** What every run.json says first: which kind made it, in which format of that kind, when, and the name the user gave it. */
+export const RunHeader = z
+  .object({
+    format: z.number().int().positive(),
+    kind: z.string().min(1),
+    createdAt: z.string(),
+    // Only shown, never used: a damaged name reads as none rather than making the run unreadable.
+    name: RunName.optional().catch(undefined),
+  })
+  .loose();
 export type RunHeader = z.infer<typeof RunHeader>;
 
 /** Far above any real run.json (a few KB, models and settings). */

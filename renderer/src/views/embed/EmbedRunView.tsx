@@ -1,32 +1,25 @@
 /** An embed run's page: the shared header and controls, its live settings, its charts, passes and events. */
-import { Card, Code, ScrollArea, Select, SimpleGrid, Stack, Table, Text } from '@mantine/core';
-import { useMemo } from 'react';
+import { Card, Code, Group, ScrollArea, Select, SimpleGrid, Stack, Table, Text } from '@mantine/core';
+import { useEffect, useMemo, useState } from 'react';
 import { EnsembleMode, OomPolicy } from '../../../../worker/src/contract/protocol.ts';
 import type { EmbedRunInfo, EmbedSettings } from '../../../../worker/src/contract/jobs/embed.ts';
 import type { Point } from '../../charts/decimate.ts';
+import { rollingMean } from '../../charts/smooth.ts';
+import { TimeAxisToggle } from '../../charts/TimeAxisToggle.tsx';
 import { TimeChart } from '../../charts/TimeChart.tsx';
-import { bytes, clock, seconds } from '../../format.ts';
+import { bytes, clock, count, perSecond, seconds } from '../../format.ts';
 import { useStore } from '../../store/index.ts';
 import { embedSeriesOf, type RunSeries } from '../../store/embed.ts';
 import { LIVE } from '../../store/runs.ts';
-import { DiskCard, RunControls, RunHeader, useAct } from '../runParts.tsx';
+import { DiskCard, RunControls, RunHeader, RunProgress } from '../runParts.tsx';
+import { FailureCard, SettingsCard, SummaryCard } from './RunSummary.tsx';
 
 const MIB = 1024 ** 2;
-
-/** Units per second over the last few chunk points, and the time left at that rate. */
-function rateAndEta(points: Point[], total: number): { rate: number | null; eta: number | null } {
-  const recent = points.slice(-6);
-  if (recent.length < 2) return { rate: null, eta: null };
-  const first = recent[0]!;
-  const last = recent.at(-1)!;
-  const rate = (last.v - first.v) / Math.max(1e-9, last.t - first.t);
-  return { rate, eta: rate > 0 ? (total - last.v) / rate : null };
-}
 
 /** Each live part subscribes to its own slice of the store: an event re-renders what it changed, not the page. */
 function LiveChart({ runId, pick, ...props }: { runId: string; pick: (series: RunSeries) => Point[] } & Omit<Parameters<typeof TimeChart>[0], 'points'>) {
   const points = useStore((s) => pick(embedSeriesOf(s, runId)));
-  return <TimeChart {...props} points={points} />;
+  return <TimeChart {...props} runId={runId} points={points} />;
 }
 
 function VramChart({ runId, device }: { runId: string; device: string | null }) {
@@ -38,18 +31,19 @@ function VramChart({ runId, device }: { runId: string; device: string | null }) 
     [total],
   );
   const caption = device === 'cpu' ? 'process memory (CPU run)' : device ? `${device} allocated` : undefined;
-  return <TimeChart label="VRAM" unit="MiB" points={points} scale={MIB} thresholds={thresholds} marks={ooms} caption={caption} />;
+  return <TimeChart label="VRAM" unit="MiB" runId={runId} points={points} scale={MIB} thresholds={thresholds} marks={ooms} caption={caption} />;
 }
 
-function ProgressLine({ run, live }: { run: EmbedRunInfo; live: boolean }) {
-  const chunks = useStore((s) => embedSeriesOf(s, run.runId).chunks);
+/** The header's progress (phase, bar, elapsed, docs/s, ETA) and what the charts count (batches, OOMs). */
+function ProgressLine({ run }: { run: EmbedRunInfo }) {
   const batches = useStore((s) => embedSeriesOf(s, run.runId).batches);
   const ooms = useStore((s) => embedSeriesOf(s, run.runId).ooms.length);
-  const { rate, eta } = live ? rateAndEta(chunks, run.unitsTotal) : { rate: null, eta: null };
   return (
-    <Text size="sm" mt="xs">
-      {run.unitsDone}/{run.unitsTotal} (model, chunk) units · {rate === null ? '—' : `${rate.toFixed(2)} units/s`} · ETA {seconds(eta)} · {batches.toLocaleString()} batches · {ooms} OOMs
-    </Text>
+    <RunProgress run={run} rate={run.status === 'running' ? perSecond(run.docsPerSecond, 'docs') : undefined}>
+      <Text size="sm" c="dimmed">
+        {count(batches, 'batch', 'batches')} · {count(ooms, 'OOM')} seen here
+      </Text>
+    </RunProgress>
   );
 }
 
@@ -69,7 +63,9 @@ function Passes({ runId }: { runId: string }) {
       <Table.Tbody>
         {passes.map((pass) => (
           <Table.Tr key={`${pass.model}-${pass.phase}`}>
-            <Table.Td>{pass.model}</Table.Td>
+            <Table.Td miw={150} style={{ overflowWrap: 'anywhere' }}>
+              {pass.model}
+            </Table.Td>
             <Table.Td>{pass.device}</Table.Td>
             <Table.Td>{pass.phase}</Table.Td>
             <Table.Td>{pass.phase === 'completed' ? seconds((pass.ms ?? 0) / 1000) : '—'}</Table.Td>
@@ -84,46 +80,98 @@ function Passes({ runId }: { runId: string }) {
 function EventLog({ runId }: { runId: string }) {
   const log = useStore((s) => embedSeriesOf(s, runId).log);
   return (
-    <ScrollArea h={180} aria-label="Event log">
-      <Code block fz="xs">
+    // Focusable, so the log scrolls from the keyboard too.
+    <ScrollArea h={180} aria-label="Event log" viewportProps={{ tabIndex: 0 }}>
+      <Code block fz="xs" tabIndex={0}>
         {log.length ? log.map((entry) => `${clock(entry.at / 1000)}  ${entry.line}`).join('\n') : 'no events yet'}
       </Code>
     </ScrollArea>
   );
 }
 
-/** The settings an embed run takes while it works (setPolicy), with the contract's options. */
+/** What a select says under it: nothing when the run works with its value, "pending" until the run confirms a change. */
+function pendingNote<T>(asked: T | undefined, inForce: T): string | undefined {
+  return asked !== undefined && asked !== inForce ? `pending: the run still uses ${String(inForce)}` : undefined;
+}
+
+/** The settings an embed run takes while it works (setPolicy): each select shows the value in force, a change as pending until confirmed. */
 function Settings({ run }: { run: EmbedRunInfo }) {
   const api = useStore((s) => s.api);
-  const act = useAct();
-  const apply = (settings: EmbedSettings): void => act(api?.setPolicy({ runId: run.runId, ...settings }));
+  const connected = useStore((s) => s.connected);
+  const setError = useStore((s) => s.setError);
+  const [asked, setAsked] = useState<EmbedSettings>({});
+  const { oomPolicy, ensembleMode } = run.settings;
+  // A change is confirmed when the run reports it in force: it stops being pending.
+  useEffect(() => {
+    setAsked((prev) => (prev.oom === oomPolicy || prev.ensembleMode === ensembleMode ? { oom: prev.oom === oomPolicy ? undefined : prev.oom, ensembleMode: prev.ensembleMode === ensembleMode ? undefined : prev.ensembleMode } : prev));
+  }, [oomPolicy, ensembleMode]);
+  const apply = (settings: EmbedSettings): void => {
+    setAsked((prev) => ({ ...prev, ...settings }));
+    api?.setPolicy({ runId: run.runId, ...settings }).catch((error: Error) => {
+      setAsked({});
+      setError(error.message);
+    });
+  };
+  const off = !connected || !LIVE.has(run.status);
   return (
     <>
-      <Select<OomPolicy> size="xs" w={150} label="OOM policy" data={OomPolicy.options} placeholder="unchanged" onChange={(oom) => oom && apply({ oom })} />
-      <Select<EnsembleMode> size="xs" w={150} label="Ensemble mode" data={EnsembleMode.options} value={run.ensembleMode} onChange={(ensembleMode) => ensembleMode && apply({ ensembleMode })} allowDeselect={false} />
+      <Select<OomPolicy>
+        size="xs"
+        w={170}
+        label="OOM policy"
+        data={OomPolicy.options}
+        value={asked.oom ?? oomPolicy}
+        description={pendingNote(asked.oom, oomPolicy)}
+        inputWrapperOrder={['label', 'input', 'description']}
+        onChange={(oom) => oom && apply({ oom })}
+        allowDeselect={false}
+        disabled={off}
+      />
+      <Select<EnsembleMode>
+        size="xs"
+        w={170}
+        label="Ensemble mode"
+        data={EnsembleMode.options}
+        value={asked.ensembleMode ?? ensembleMode}
+        description={pendingNote(asked.ensembleMode, ensembleMode)}
+        inputWrapperOrder={['label', 'input', 'description']}
+        onChange={(mode) => mode && apply({ ensembleMode: mode })}
+        allowDeselect={false}
+        disabled={off}
+      />
     </>
   );
 }
 
 const pickBatch = (s: RunSeries): Point[] => s.batchDocs;
-const pickTokens = (s: RunSeries): Point[] => s.tokensPerSecond;
+
+/** Tokens per second is per batch (a chunk's last, small batch dips): a rolling mean, with the raw values drawn lighter beside it. */
+function TokensChart({ runId }: { runId: string }) {
+  const raw = useStore((s) => embedSeriesOf(s, runId).tokensPerSecond);
+  const smooth = useMemo(() => rollingMean(raw), [raw]);
+  return <TimeChart label="Tokens per second" unit="tok/s" runId={runId} points={smooth} raw={raw} caption="mean of 8 batches" color="var(--mantine-color-teal-6)" />;
+}
 const pickChunks = (s: RunSeries): Point[] => s.chunks;
 
 export function EmbedRunView({ run }: { run: EmbedRunInfo }) {
   const { runId } = run;
-  const live = LIVE.has(run.status);
   return (
     <Stack>
-      <RunHeader run={run} subtitle={`${run.models.join(' + ')} · ${run.ensembleMode} · ${run.input}`} />
+      <RunHeader run={run} subtitle={`${run.models.join(' + ')} · ${run.settings.ensembleMode} · ${run.input}`} />
       <RunControls run={run} settings={<Settings run={run} />}>
-        <ProgressLine run={run} live={live} />
+        <ProgressLine run={run} />
       </RunControls>
+      {run.summary && <SummaryCard summary={run.summary} />}
+      {run.failure && <FailureCard failure={run.failure} />}
 
+      <Group justify="flex-end">
+        <TimeAxisToggle />
+      </Group>
       <SimpleGrid cols={{ base: 1, md: 2 }}>
         <VramChart runId={runId} device={run.device} />
-        <LiveChart runId={runId} pick={pickBatch} label="Batch size" unit="docs" step />
-        <LiveChart runId={runId} pick={pickTokens} label="Tokens per second" unit="tok/s" color="var(--mantine-color-teal-6)" />
-        <LiveChart runId={runId} pick={pickChunks} label="Chunks" unit="units" step color="var(--mantine-color-grape-6)" />
+        <LiveChart runId={runId} pick={pickBatch} label="Batch size" unit="docs" step integer />
+        <TokensChart runId={runId} />
+        <LiveChart runId={runId} pick={pickChunks} label="Chunks" unit="chunks" step integer color="var(--mantine-color-grape-6)" caption={run.models.length > 1 ? 'one per model and chunk' : undefined} />
       </SimpleGrid>
 
       <SimpleGrid cols={{ base: 1, md: 2 }}>
@@ -133,15 +181,18 @@ export function EmbedRunView({ run }: { run: EmbedRunInfo }) {
           </Text>
           <Passes runId={runId} />
         </Card>
-        <DiskCard run={run} holds="chunks, journal, outputs" removes="its chunks, journal and any embeddings.npy" />
+        <SettingsCard settings={run.settings} />
       </SimpleGrid>
 
-      <Card withBorder padding="sm">
-        <Text fw={600} size="sm" mb="xs">
-          Events
-        </Text>
-        <EventLog runId={runId} />
-      </Card>
+      <SimpleGrid cols={{ base: 1, md: 2 }}>
+        <Card withBorder padding="sm">
+          <Text fw={600} size="sm" mb="xs">
+            Events
+          </Text>
+          <EventLog runId={runId} />
+        </Card>
+        <DiskCard run={run} holds="chunks, journal, outputs" removes="its chunks, journal and any embeddings.npy" />
+      </SimpleGrid>
     </Stack>
   );
 }

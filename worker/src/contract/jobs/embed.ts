@@ -4,7 +4,7 @@
  * tests parse), the events a run reports, and what the panel shows of it.
  */
 import { z } from 'zod';
-import { CommonEvent, RunInfoBase } from '../runs.js';
+import { CommonEvent, RunInfoBase, RunName } from '../runs.js';
 import { Aggregate, DeviceRequest, EnsembleMode, OomAction, OomPolicy } from '../protocol.js';
 
 export const EMBED_KIND = 'embed';
@@ -45,6 +45,8 @@ export const EmbedRequest = z
     textField: z.string().min(1, 'name the text field').default('text'),
     idField: z.string().min(1, 'name the id field').default('id'),
     keepChunks: z.boolean().default(false),
+    /** The run's name (generic: every kind's request takes it; run.json's header keeps it). */
+    name: RunName.optional(),
   })
   .strict()
   .refine((request) => request.minBatch <= request.maxBatch, { message: 'the floor (min batch) is above the ceiling (max batch)', path: ['minBatch'] })
@@ -62,6 +64,41 @@ export const EMBED_REQUEST_DEFAULTS = (() => {
   void models;
   return defaults;
 })();
+
+/** The New run form's name of each request field (what its labels say): the Engine words its refusals with them. */
+const FORM_LABELS: Record<string, string> = {
+  input: 'Input file',
+  textField: 'Text field',
+  idField: 'ID field',
+  name: 'Name',
+  models: 'Models',
+  chunkSize: 'Chunk size',
+  batchSize: 'Fixed batch',
+  minBatch: 'Floor',
+  maxBatch: 'Ceiling',
+  targetMemory: 'Target memory',
+  vramLimitGiB: 'VRAM limit',
+  oomPolicy: 'OOM policy',
+};
+const MODEL_FIELD = /^models\.(\d+)\.(model|weight|device)$/;
+
+/** "Model 2" for models.1.model, "Text field" for textField: the form's words for a request path. */
+export function embedFormLabel(path: string): string {
+  const model = MODEL_FIELD.exec(path);
+  if (model) return `${{ model: 'Model', weight: 'Weight', device: 'Device' }[model[2] as 'model']} ${Number(model[1]) + 1}`;
+  return Object.hasOwn(FORM_LABELS, path) ? FORM_LABELS[path]! : path;
+}
+
+/** Which request field a line of a refusal names by its label ("Model 1: ..."), and what it says; undefined when it names none. */
+export function embedFieldOfLine(line: string): { path: string; message: string } | undefined {
+  const label = /^((?:Model|Weight|Device) (\d+)|[A-Za-z][A-Za-z ]*?): (.*)$/s.exec(line);
+  if (!label) return undefined;
+  const numbered = /^(Model|Weight|Device) (\d+)$/.exec(label[1]!);
+  const path = numbered
+    ? `models.${Number(numbered[2]) - 1}.${numbered[1]!.toLowerCase()}`
+    : Object.keys(FORM_LABELS).find((key) => FORM_LABELS[key] === label[1]);
+  return path === undefined ? undefined : { path, message: label[3]! };
+}
 
 /** What the settings a running embed run accepts (setPolicy). */
 export const EmbedSettings = z.object({ oom: OomPolicy.optional(), ensembleMode: EnsembleMode.optional() }).strict();
@@ -101,6 +138,8 @@ export const EmbedEvent = z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('pass'), phase: z.literal('completed'), model: z.string(), device: z.string(), ms: z.number(), rows: Count, peak: Bytes, residentPeak: Count, released: z.boolean() }),
   ]),
   z.object({ kind: z.literal('mode'), ensembleMode: EnsembleMode }),
+  /** The OOM policy changed while the run works (setPolicy, journaled as policy_changed). */
+  z.object({ kind: z.literal('policy'), oomPolicy: OomPolicy }),
   z.object({
     kind: z.literal('chunk'),
     model: z.string(),
@@ -133,6 +172,47 @@ export const EmbedEvent = z.discriminatedUnion('kind', [
 ]);
 export type EmbedEvent = z.infer<typeof EmbedEvent>;
 
+/** The settings an embed run works with now: run.json's spec, with the OOM policy and ensemble mode changed since. */
+export const EmbedSettingsInForce = z.object({
+  /** device: the one asked for (auto, cpu, cuda:0); ranOn: where its last pass ran, null before any pass. */
+  models: z.array(z.object({ model: z.string(), key: z.string(), weight: z.number(), device: z.string(), ranOn: z.string().nullable() })),
+  ensembleMode: EnsembleMode,
+  oomPolicy: OomPolicy,
+  aggregate: Aggregate,
+  chunkSize: Count,
+  batchSize: z.union([z.literal('auto'), Count]),
+  minBatch: Count,
+  maxBatch: Count,
+  maxBatchTokens: Count.nullable(),
+  targetMemory: z.number(),
+  vramLimitGiB: z.number().nullable(),
+  maxSeqLen: Count.nullable(),
+  keepChunks: z.boolean(),
+});
+export type EmbedSettingsInForce = z.infer<typeof EmbedSettingsInForce>;
+
+/** A done embed run's figures, all from its journal (the sha256s are the ones `headroom status --json` reports). */
+export const EmbedDoneSummary = z.object({
+  /** embeddings.npy and ids.txt: absolute paths. */
+  files: z.array(z.object({ name: z.string(), path: z.string(), bytes: Count.nullable(), sha256: z.string() })),
+  rows: Count,
+  dim: Count,
+  /** Every session of the run. */
+  elapsedMs: z.number().nonnegative(),
+  docsPerSecond: z.number().nonnegative(),
+  /** Real (unpadded) tokens, every model. */
+  tokensPerSecond: z.number().nonnegative(),
+  /** (document, model) pairs cut at the model's max length, and their share of all pairs (0..1). */
+  truncated: Count,
+  truncatedShare: z.number().min(0).max(1),
+  cutToFit: Count,
+  onCpu: Count,
+  /** Out-of-memory errors the run recovered from (smaller batches, CPU, cut, fresh runtime). */
+  oomsRecovered: Count,
+  batches: Count,
+});
+export type EmbedDoneSummary = z.infer<typeof EmbedDoneSummary>;
+
 /** An embed run as the panel lists it. */
 export const EmbedRunInfo = RunInfoBase.extend({
   kind: z.literal(EMBED_KIND),
@@ -144,5 +224,16 @@ export const EmbedRunInfo = RunInfoBase.extend({
   truncated: Count,
   cutToFit: Count,
   onCpu: Count,
+  /** Documents with every model's embedding done; chunks of the input (a unit is a chunk for one model). */
+  documentsDone: Count,
+  chunksTotal: Count,
+  /** Documents done when the session running now began: the base of its rate; null unless running. */
+  sessionDocumentsStart: Count.nullable(),
+  /** Running: this session's rate; ended: the run's average. Null when not known (tokens/s live: see the charts). */
+  docsPerSecond: z.number().nonnegative().nullable(),
+  tokensPerSecond: z.number().nonnegative().nullable(),
+  settings: EmbedSettingsInForce,
+  /** Only for a done run. */
+  summary: EmbedDoneSummary.nullable(),
 });
 export type EmbedRunInfo = z.infer<typeof EmbedRunInfo>;

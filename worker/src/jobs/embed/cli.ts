@@ -11,6 +11,7 @@ import type { CliContext, Job } from '../job.js';
 import { DEFAULT_MODEL, DEMO_CORPUS } from './defaults.js';
 import { checkWeightCount, ensembleMode, weightProblem } from './ensemble.js';
 import { readManifest } from './manifest.js';
+import { RequestFieldError } from './requestCheck.js';
 
 export const DEMO_RUN = join(REPO_ROOT, '.headroom', 'runs', 'demo');
 const D = EMBED_REQUEST_DEFAULTS;
@@ -73,6 +74,7 @@ interface EmbedFlags {
   textField?: string;
   idField?: string;
   keepChunks?: boolean;
+  name?: string;
   json: boolean;
   verbose: boolean;
 }
@@ -101,6 +103,7 @@ export function requestFromFlags(input: string, flags: EmbedFlags): z.output<typ
     textField: flags.textField,
     idField: flags.idField,
     keepChunks: flags.keepChunks,
+    name: flags.name,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -143,13 +146,18 @@ export function addEmbedCommands(program: Command, cli: CliContext, embedJob: Pi
     .option('--text-field <name>', `text field (.jsonl) or column (.csv) (default ${D.textField})`)
     .option('--id-field <name>', `id field (.jsonl) or column (.csv); line number when absent (default ${D.idField})`)
     .option('--keep-chunks', 'keep chunk files after assembly')
+    .option('--name <text>', 'a name for the run, shown in the panel and by status (default none)')
     .option('--json', 'one JSON object per line on stdout', false)
     .option('--verbose', "show the runtime's log lines", false)
     .action(async (input: string, flags: EmbedFlags) => {
       const request = requestFromFlags(input, flags);
       const runDir = resolve(flags.out);
       cli.setRunDir(runDir);
-      await embedJob.create(request, runDir, {});
+      try {
+        await embedJob.create(request, runDir, {});
+      } catch (error) {
+        throw error instanceof RequestFieldError ? error.forCli() : error; // the panel's words name its form; here, the flags
+      }
       await cli.runToEnd(runDir, 'start', flags);
     });
 

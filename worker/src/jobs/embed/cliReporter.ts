@@ -5,6 +5,8 @@
 import cliProgress from 'cli-progress';
 import type { JobReporter } from '../job.js';
 import type { Progress, RunSummary } from './embedRun.js';
+import { wordsAfter, type Standing } from './liveInfo.js';
+import { STARTING } from './words.js';
 
 export type Reporter = JobReporter<RunSummary, Progress>;
 
@@ -14,11 +16,21 @@ const mib = (bytes: number): string => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Reporter {
   const bar = stream.isTTY
     ? new cliProgress.SingleBar(
-        { format: 'embedding |{bar}| {percentage}% | chunk {value}/{total} | {rows} rows | eta {eta_formatted}', stream, hideCursor: true },
+        // The panel's words (words.ts): the phase, then "chunk 6 of 16 · 12,000/30,000 documents".
+        { format: '{phase} |{bar}| {percentage}% · {progress} · eta {eta_formatted}', stream, hideCursor: true },
         cliProgress.Presets.shades_classic,
       )
     : undefined;
   let lastPlain = 0;
+  let standing: Standing | undefined;
+  let phase = STARTING;
+  /** Words the event: the same phase and progress line the panel shows. */
+  const word = (event: Progress): { phase: string; progressLine: string } | undefined => {
+    if (!standing) return undefined;
+    const words = wordsAfter(standing, event);
+    if (words) phase = words.phase;
+    return words;
+  };
   const line = (text: string): void => {
     if (bar?.isActive) bar.stop();
     stream.write(`${text}\n`);
@@ -27,17 +39,40 @@ export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Rep
     progress(event) {
       switch (event.kind) {
         case 'started':
-          line(`run ${event.runDir}: ${event.chunksDone}/${event.chunksTotal} chunks done, ${event.rowsTotal} documents${event.recomputing ? `, ${event.recomputing} chunk(s) to recompute` : ''}`);
-          bar?.start(event.chunksTotal, event.chunksDone, { rows: 0 });
+          standing = {
+            models: event.models.map((key) => ({ key, model: key })),
+            sequential: event.ensembleMode === 'sequential',
+            chunksTotal: Math.round(event.chunksTotal / Math.max(1, event.models.length)),
+            unitsDone: event.chunksDone,
+            unitsTotal: event.chunksTotal,
+            // Documents of the chunks already done (the exact count comes with the first chunk event).
+            documentsDone: event.chunksTotal ? Math.floor((event.chunksDone / event.chunksTotal) * event.rowsTotal) : 0,
+            documentsTotal: event.rowsTotal,
+          };
+          {
+            const words = word(event)!;
+            line(`run ${event.runDir}: ${words.progressLine}${event.recomputing ? `, ${event.recomputing} chunk(s) to recompute` : ''}`);
+            bar?.start(event.chunksTotal, event.chunksDone, { phase, progress: words.progressLine });
+          }
           break;
-        case 'pass':
-          if (bar) break;
+        case 'runtime': {
+          const words = word(event);
+          if (words) bar?.update({ phase, progress: words.progressLine });
+          break;
+        }
+        case 'pass': {
+          const words = word(event);
+          if (bar) {
+            if (words) bar.update({ phase, progress: words.progressLine });
+            break;
+          }
           if (event.phase === 'started') {
             line(`pass ${event.model} (${event.source}) on ${event.device}, dim ${event.dim}, ${event.loaded ? `loaded in ${Math.round(event.ms)} ms` : 'already resident'}, budget from ${event.budgetSource}`);
           } else {
             line(`pass ${event.model} done: ${event.rows} documents in ${(event.ms / 1000).toFixed(1)}s, model memory peak ${mib(event.residentPeak)}${event.peak === null ? '' : `, GPU peak ${mib(event.peak)}`}${event.released ? ', released' : ''}`);
           }
           break;
+        }
         case 'mode':
           line(`ensemble mode now ${event.ensembleMode} for the remaining work`);
           break;
@@ -51,13 +86,16 @@ export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Rep
               `${event.giveUp ? `; ${event.inARow} hangs in a row, stopping` : '; a fresh runtime redoes it'}`,
           );
           break;
-        case 'chunk':
-          if (bar) bar.update(event.chunksDone, { rows: event.rowsDone });
+        case 'chunk': {
+          if (standing) standing = { ...standing, unitsDone: event.chunksDone, unitsTotal: event.chunksTotal, documentsDone: Math.floor(event.rowsDone / Math.max(1, standing.models.length)) };
+          const progress = word(event)?.progressLine ?? `${event.chunksDone}/${event.chunksTotal} chunks`;
+          if (bar) bar.update(event.chunksDone, { phase, progress });
           else if (performance.now() - lastPlain >= PLAIN_EVERY_MS || event.chunksDone === event.chunksTotal) {
             lastPlain = performance.now();
-            line(`chunk ${event.chunksDone}/${event.chunksTotal}, ${event.rowsDone}/${event.rowsTotal} documents`);
+            line(`${phase} · ${progress}${verbose ? ` (${event.chunksDone}/${event.chunksTotal} (model, chunk) units)` : ''}`);
           }
           break;
+        }
         case 'log':
           if (verbose) line(event.line);
           break;

@@ -22,15 +22,16 @@ import { JournalRecord, type ChunkRecord, type EmbedJournal } from './records.js
 import { chunkKey, replay, settingsInForce } from './runState.js';
 import { HEADROOM_VERSION } from '../../version.js';
 import { encodePending, type Unit } from './encodeSession.js';
-import { identifyModels, type RuntimeOptions } from './modelIdentity.js';
-import { looksLikePath } from './modelKey.js';
+import type { RuntimeOptions } from './modelIdentity.js';
+import { checkEmbedRequest } from './requestCheck.js';
 import type { MemoryFigures, Progress } from './progress.js';
 import type { EmbedSettings } from '../../contract/jobs/embed.js';
 import type { ExecuteOptions as JobExecuteOptions } from '../job.js';
 
 export type { Progress } from './progress.js';
 
-export type EmbedOptions = EmbedSpec;
+/** The spec, and the name the user gave the run (run.json's header keeps it). */
+export type EmbedOptions = EmbedSpec & { name?: string };
 
 export interface PassFigures {
   model: string;
@@ -78,7 +79,7 @@ export interface RunSummary {
 
 export type ExecuteOptions = JobExecuteOptions<EmbedSettings, Progress>;
 
-/** Validates the input, fingerprints the models and writes run.json; nothing is created when the input is bad. */
+/** Validates the input and every model (requestCheck.ts), then writes run.json; nothing is created when anything is wrong. */
 export async function createEmbedRun(input: string, outDir: string, options: EmbedOptions, runtime: RuntimeOptions = {}): Promise<string> {
   const checked = EmbedSpec.safeParse(options);
   if (!checked.success) throw new HeadroomError('usage', `invalid run spec: ${checked.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
@@ -87,11 +88,8 @@ export async function createEmbedRun(input: string, outDir: string, options: Emb
   }
   const inputPath = resolve(input);
   refuseMaskedFields({ input: { path: inputPath }, spec: checked.data }); // run.json must hold what the run uses: runs/storable.ts
-  const corpus = await readCorpus(inputPath, options, { keepTexts: false }); // checked, counted and hashed; texts are read again by the run
-  for (const { model } of options.models) {
-    if (looksLikePath(model) && !existsSync(model)) throw new HeadroomError('bad_input', `model folder ${model} does not exist`);
-  }
-  const models = await identifyModels(checked.data.models, runtime);
+  // The input checked, counted and hashed (its texts are read again by the run), and every model resolved and fingerprinted.
+  const { corpus, models } = await checkEmbedRequest(inputPath, checked.data, options.name, runtime);
   refuseMaskedFields({ models });
   const runDir = resolve(outDir);
   refuseMaskedFields({ runDir }); // every message and hint names the folder masked: it must be one that exists
@@ -107,6 +105,7 @@ export async function createEmbedRun(input: string, outDir: string, options: Emb
     format: RUN_FORMAT,
     kind: 'embed',
     createdAt: new Date().toISOString(),
+    ...(options.name === undefined ? {} : { name: options.name }),
     input: { path: inputPath, ...corpus.input, rows: corpus.ids.length },
     spec: checked.data,
     models,

@@ -91,6 +91,7 @@ export async function encodePending(ctx: SessionContext, pending: Unit[]): Promi
         if (oom !== undefined && oom !== ctx.oomPolicy) {
           ctx.oomPolicy = oom;
           ctx.journal.append({ type: 'policy_changed', oomPolicy: oom });
+          ctx.report({ kind: 'policy', oomPolicy: oom });
           current?.send({ type: 'set_policy', oomPolicy: oom });
         }
         if (ensembleMode !== undefined && ensembleMode !== ctx.ensembleMode) {

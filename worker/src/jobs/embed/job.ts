@@ -2,7 +2,8 @@
 import { EMBED_KIND, EmbedRequest, EmbedSettings, type EmbedRequestParsed, type EmbedRunInfo } from '../../contract/jobs/embed.js';
 import { Option } from 'commander';
 import { EnsembleMode, OomPolicy } from '../../contract/protocol.js';
-import type { RunInfo } from '../../contract/runs.js';
+import type { z } from 'zod';
+import type { RunInfoBase } from '../../contract/runs.js';
 import type { Job } from '../job.js';
 import { humanReporter } from './cliReporter.js';
 import { addEmbedCommands } from './cli.js';
@@ -11,19 +12,23 @@ import { ensembleEntries } from './ensemble.js';
 import { RUN_FORMAT } from './manifest.js';
 import { JournalRecord } from './records.js';
 import { runStatus, type StatusReport } from './runStatus.js';
+import { foldEmbedEvent } from './liveInfo.js';
+import { count } from './words.js';
+import { EMBED_HISTORY_SAMPLES } from './historySamples.js';
 
 /** The run options a request stands for: models keyed and weighted (equal when none are given). */
 function embedOptions(request: EmbedRequestParsed): Parameters<typeof createEmbedRun>[2] {
-  const { input, models, ...settings } = request;
+  const { input, models, name, ...settings } = request;
   void input;
   const weights = models.every((entry) => entry.weight !== undefined) ? models.map((entry) => entry.weight!) : undefined;
-  return { ...settings, models: ensembleEntries(models.map((entry) => ({ model: entry.model, device: entry.device })), weights) };
+  return { ...settings, ...(name === undefined ? {} : { name }), models: ensembleEntries(models.map((entry) => ({ model: entry.model, device: entry.device })), weights) };
 }
 
 export const embedJob: Job<EmbedRequestParsed, EmbedSettings, StatusReport, RunSummary, Progress> = {
   kind: EMBED_KIND,
   unit: 'chunks',
   format: RUN_FORMAT,
+  historySamples: EMBED_HISTORY_SAMPLES,
   request: EmbedRequest,
   records: JournalRecord,
   settings: EmbedSettings,
@@ -32,7 +37,7 @@ export const embedJob: Job<EmbedRequestParsed, EmbedSettings, StatusReport, RunS
   },
   execute: executeRun,
   status: runStatus,
-  infoFields(status): Pick<EmbedRunInfo, 'models' | 'ensembleMode' | 'input' | 'rowsTotal' | 'truncated' | 'cutToFit' | 'onCpu'> {
+  infoFields(status): Omit<EmbedRunInfo, keyof z.infer<typeof RunInfoBase>> {
     return {
       models: status.modelNames,
       ensembleMode: status.ensembleMode,
@@ -41,39 +46,34 @@ export const embedJob: Job<EmbedRequestParsed, EmbedSettings, StatusReport, RunS
       truncated: status.truncated,
       cutToFit: status.cutToFit,
       onCpu: status.onCpu,
+      documentsDone: status.documentsDone,
+      chunksTotal: status.chunksTotal,
+      sessionDocumentsStart: status.sessionDocumentsStart,
+      docsPerSecond: status.docsPerSecond,
+      tokensPerSecond: status.tokensPerSecond,
+      settings: status.settings,
+      summary: status.summary,
     };
   },
-  onEvent(info, event) {
-    switch (event.kind) {
-      case 'chunk': {
-        const counted = info as RunInfo & Partial<EmbedRunInfo>;
-        return {
-          ...info,
-          unitsDone: event.chunksDone,
-          unitsTotal: event.chunksTotal,
-          // A redone chunk replaces its file; the size is read again from disk when the session ends.
-          diskBytes: info.diskBytes + event.fileBytes,
-          truncated: (counted.truncated ?? 0) + event.truncated,
-          cutToFit: (counted.cutToFit ?? 0) + event.cutToFit,
-          onCpu: (counted.onCpu ?? 0) + event.onCpu,
-        };
-      }
-      case 'pass':
-        return event.phase === 'started' ? { ...info, device: event.device } : undefined;
-      case 'mode':
-        return { ...info, ensembleMode: event.ensembleMode };
-      default:
-        return undefined;
-    }
-  },
-  statusLines(report) {
+  onEvent: (info, event) => foldEmbedEvent(info, event),
+  statusLines(report, options) {
+    const s = report.settings;
+    const summary = report.summary;
     return [
-      ...report.models.map((model, i) => `${i === 0 ? 'models  ' : '        '} ${model}`),
-      `mode     ${report.ensembleMode}`,
+      ...(options?.verbose ? [`units    ${report.unitsDone}/${report.unitsTotal} (model, chunk) units`] : []),
+      ...(report.docsPerSecond === null ? [] : [`speed    ${count(report.docsPerSecond)} documents/s${report.tokensPerSecond === null ? '' : `, ${count(report.tokensPerSecond)} tokens/s`}`]),
+      ...report.models.map((model, i) => `${i === 0 ? 'models  ' : '        '} ${model}${s.models[i]?.ranOn ? ` ran on ${s.models[i].ranOn}` : ''}`),
+      `mode     ${report.ensembleMode}, aggregate ${s.aggregate}`,
+      `settings chunks of ${count(s.chunkSize)}, batches ${s.batchSize === 'auto' ? `auto (${s.minBatch}-${s.maxBatch} documents${s.maxBatchTokens === null ? '' : `, ${count(s.maxBatchTokens)} tokens`})` : s.batchSize}, OOM policy ${s.oomPolicy}`,
       `input    ${report.input}`,
-      `chunks   ${report.unitsDone}/${report.unitsTotal} (model, chunk) units`,
       `rows     ${report.rowsDone}/${report.rowsTotal} (${report.truncated} truncated at the max length, ${report.cutToFit} cut to fit memory, ${report.onCpu} on the CPU)`,
       ...(report.hangs > 0 ? [`hangs    ${report.hangs} hung runtime(s) killed and replaced`] : []),
+      ...(summary
+        ? [
+            ...summary.files.map((file) => `output   ${file.path}  sha256 ${file.sha256}`),
+            `result   ${count(summary.rows)} x ${summary.dim}, ${summary.truncated} truncated (${(summary.truncatedShare * 100).toFixed(1)}%), ${summary.oomsRecovered} OOMs recovered`,
+          ]
+        : []),
     ];
   },
   reporter: ({ verbose, stderr }) => humanReporter(stderr, verbose),

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Weight } from '../../contract/jobs/embed.js';
+import { RunName } from '../../contract/runs.js';
 import { Aggregate, DeviceRequest, EnsembleMode, ModelFingerprint, ModelSource, OomPolicy } from '../../contract/protocol.js';
 import { readKindManifest, runFiles } from '../../runs/manifest.js';
 
@@ -50,6 +51,8 @@ export const RunManifest = z.object({
   format: z.literal(RUN_FORMAT),
   kind: z.literal('embed'),
   createdAt: z.string(),
+  /** The name the user gave the run (runs/manifest.ts RunHeader reads it for every kind). */
+  name: RunName.optional(),
   input: z.object({
     path: z.string(),
     sha256: z.string(),

@@ -9,8 +9,10 @@ import { replay, settingsInForce } from './runState.js';
 import { EMBED_KIND } from '../../contract/jobs/embed.js';
 import type { EnsembleMode } from '../../contract/protocol.js';
 import type { StatusBase } from '../job.js';
+import { runFacts, type RunFacts } from './runFacts.js';
 
-export interface StatusReport extends StatusBase {
+/** The journal's facts (runFacts.ts): phase and progress words, time worked, rates, settings in force, summary, failure. */
+export interface StatusReport extends Omit<StatusBase, keyof RunFacts>, RunFacts {
   kind: typeof EMBED_KIND;
   /** Each model as `name (weight w, device)`; modelNames: the names alone. */
   models: string[];
@@ -47,6 +49,7 @@ export function runStatus(runDirArg: string): StatusReport {
   const units = manifest.chunks * keys.size;
   const { ensembleMode } = settingsInForce(records, manifest.spec);
   return {
+    ...runFacts(runDir, manifest, records, state, chunks),
     runDir,
     kind: EMBED_KIND,
     status: state.status,

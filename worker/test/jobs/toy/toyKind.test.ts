@@ -10,7 +10,8 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CALLS, RunInfo } from '../../../src/contract/api.js';
+import { CALLS, RunInfo, type RunEvent } from '../../../src/contract/api.js';
+import { readHistory } from '../../../src/runs/history.js';
 import { registerJob } from '../../../src/jobs/registry.js';
 import { RunManager } from '../../../src/panel/runManager.js';
 import { cli, startCli, tempDir, waitFor } from '../../helpers.js';
@@ -57,6 +58,14 @@ describe('a toy kind through the CLI', () => {
     expect(summary).toMatchObject({ status: 'done', units: 40, unitsThisSession: 40 - killedAt });
     expect(unitIndexes(out).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i));
     expect(JSON.parse((await cli(['status', out, '--json'], env)).stdout)).toMatchObject({ status: 'done', unitsDone: 40 });
+
+    // The CLI wrote the run's history as it went: the kill -9 lost no mark, and the resume numbered on.
+    const history = await readHistory(out);
+    const units = history.events.filter((entry) => entry.event.kind === 'unit');
+    expect(units.map((entry) => entry.event.index).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(new Set(history.events.map((entry) => entry.seq)).size).toBe(history.events.length);
+    const sessions = history.events.filter((entry) => entry.event.kind === 'session').map((entry) => `${String(entry.event.phase)}:${String(entry.event.command ?? entry.event.outcome)}`);
+    expect(sessions).toEqual(['start:start', 'start:resume', 'end:done']);
   });
 
   it('refuses another kind\'s settings flags on resume, naming the kind they are for', async () => {
@@ -115,6 +124,8 @@ describe('a toy kind through the panel service', () => {
 
   it('is listed, started, paused, stopped, resumed and summarised', async () => {
     const statuses: string[] = [];
+    const seen: RunEvent[] = [];
+    manager.on('runEvent', (event) => seen.push(event));
     manager.on('runStatus', (run) => statuses.push(`${run.status}:${run.unitsDone}`));
     const { runId } = CALLS.startRun.result.parse(await manager.call('startRun', { kind: 'toy', units: 30, unitMs: 40 }));
     expect(runId).toMatch(/^toy-/);
@@ -140,6 +151,24 @@ describe('a toy kind through the panel service', () => {
     expect(unitIndexes(join(runsDir, runId)).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i));
     expect(statuses.some((s) => s.startsWith('paused:'))).toBe(true);
     expect(statuses.at(-1)).toBe('done:30');
+
+    // What the panel sent live and what it reads back from disk agree: same numbers, nothing twice.
+    const history = CALLS.runHistory.result.parse(await manager.call('runHistory', { runId }));
+    const liveSeqs = seen.filter((event) => event.runId === runId).map((event) => event.seq);
+    expect(liveSeqs).toEqual([...liveSeqs].sort((a, b) => a - b));
+    expect(new Set(liveSeqs).size).toBe(liveSeqs.length);
+    expect(history.lastSeq).toBe(liveSeqs.at(-1));
+    expect(history.events.map((entry) => entry.seq)).toEqual(liveSeqs); // the toy kind has no samples: every event is kept
+    const kinds = history.events.map((entry) => (entry.event.kind === 'session' ? `session ${String(entry.event.phase)} ${String(entry.event.outcome ?? entry.event.command)}` : entry.event.kind));
+    expect(kinds.filter((kind) => kind.startsWith('session') || kind === 'paused' || kind === 'resumed')).toEqual([
+      'session start start',
+      'paused',
+      'resumed',
+      'session end interrupted',
+      'session start resume',
+      'session end done',
+    ]);
+    expect(history.counts.unit).toBeGreaterThanOrEqual(30);
   });
 
   it('keeps a run going when showing it fails (a listener that throws)', async () => {

@@ -1,0 +1,129 @@
+import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { HistoryWriter, historyPath, parseHistory, readHistory } from '../../src/runs/history.js';
+import { EMBED_HISTORY_SAMPLES } from '../../src/jobs/embed/historySamples.js';
+import { simulateEmbedRun } from './simulatedRun.js';
+
+const tempRun = (): string => mkdtempSync(join(tmpdir(), 'headroom-history-'));
+const memory = (allocated: number) => ({ kind: 'memory', allocated, reserved: allocated, free: null, total: 8e9, peak: allocated });
+
+describe('history file', () => {
+  it('keeps every mark, thins samples to their extremes per bucket, and numbers events across sessions', async () => {
+    const dir = tempRun();
+    const first = new HistoryWriter(dir, EMBED_HISTORY_SAMPLES);
+    const t0 = 1_700_000_000_000;
+    // 40 memory samples in one second: one bucket; the spike and the trough must survive.
+    for (let i = 0; i < 40; i += 1) first.record(memory(i === 17 ? 9e9 : i === 30 ? 1 : 5e8 + i), t0 + i * 25);
+    first.record({ kind: 'oom', model: 'm', chunk: 0, docs: 8, tokens: 800, budget: 400, action: 'retry' }, t0 + 990);
+    first.record(memory(5e8), t0 + 1500); // next bucket: closes the first
+    first.close();
+    const one = await readHistory(dir);
+    const allocated = one.events.filter((e) => e.event.kind === 'memory').map((e) => e.event.allocated);
+    expect(allocated).toContain(9e9);
+    expect(allocated).toContain(1);
+    expect(allocated.length).toBeLessThan(6);
+    expect(one.events.some((e) => e.event.kind === 'oom')).toBe(true);
+    expect(one.counts.memory).toBe(41);
+    expect(one.counts.oom).toBe(1);
+    const lastSeq = one.lastSeq;
+    expect(lastSeq).toBe(42);
+
+    // A later session (a resume) goes on from the last number: no duplicate, no reuse.
+    const second = new HistoryWriter(dir, EMBED_HISTORY_SAMPLES);
+    const entry = second.record({ kind: 'paused' }, t0 + 5000);
+    expect(entry.seq).toBe(lastSeq + 1);
+    second.close();
+    const two = await readHistory(dir);
+    expect(new Set(two.events.map((e) => e.seq)).size).toBe(two.events.length);
+    expect(two.events.map((e) => e.seq)).toEqual([...two.events.map((e) => e.seq)].sort((a, b) => a - b));
+  });
+
+  it('skips a torn tail and a damaged line, and the next session cuts them before appending', async () => {
+    const dir = tempRun();
+    const writer = new HistoryWriter(dir, EMBED_HISTORY_SAMPLES);
+    writer.record({ kind: 'paused' }, 1000);
+    writer.record({ kind: 'resumed' }, 2000);
+    writer.close();
+    const path = historyPath(dir);
+    const lines = readFileSync(path, 'utf8').split('\n');
+    writeFileSync(path, `${lines[0]}\n{"seq":"not a number"\n${lines.slice(1).join('\n')}{"seq":9,"at":3`);
+    const damaged = await readHistory(dir);
+    expect(damaged.events.map((e) => e.event.kind)).toEqual(['paused', 'resumed']);
+    expect(damaged.skipped).toBe(2);
+    const next = new HistoryWriter(dir, EMBED_HISTORY_SAMPLES);
+    next.record({ kind: 'paused' }, 4000);
+    next.close();
+    const healed = await readHistory(dir);
+    expect(healed.skipped).toBe(0);
+    expect(healed.events.map((e) => e.event.kind)).toEqual(['paused', 'resumed', 'paused']);
+  });
+
+  it('an odd history file (a folder, a FIFO-like name, garbage) is an empty history, never an error', async () => {
+    const dir = tempRun();
+    writeFileSync(historyPath(dir), '\u0000\u0001 not json at all\n\n[]\n');
+    const odd = await readHistory(dir);
+    expect(odd.events).toEqual([]);
+    expect(odd.skipped).toBe(2);
+    const folder = tempRun();
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(historyPath(folder));
+    expect((await readHistory(folder)).events).toEqual([]);
+  });
+
+  it('masks secrets in what it writes', async () => {
+    const dir = tempRun();
+    const writer = new HistoryWriter(dir, EMBED_HISTORY_SAMPLES);
+    writer.record({ kind: 'log', line: 'fetching https://user:hunter2@example.com/model' }, 1000);
+    writer.close();
+    expect(readFileSync(historyPath(dir), 'utf8')).not.toContain('hunter2');
+  });
+
+  it('a 24-hour run at real event rates stays bounded on disk and quick to read', async () => {
+    const dir = tempRun();
+    const run = simulateEmbedRun(dir, { hours: 24 });
+    const bytes = statSync(historyPath(dir)).size;
+    const started = performance.now();
+    const history = await readHistory(dir);
+    const readMs = performance.now() - started;
+    process.stdout.write(`history of a simulated 24 h run: ${run.events.toLocaleString()} events -> ${history.events.length.toLocaleString()} kept, ${(bytes / 1e6).toFixed(2)} MB, read in ${readMs.toFixed(0)} ms\n`);
+    expect(bytes).toBeLessThan(5e6);
+    expect(history.events.length).toBeLessThan(20_000);
+    // Counts include the thinned samples; the bucket open at the kill is the only loss.
+    expect(history.counts.batch).toBeLessThanOrEqual(run.batches);
+    expect(history.counts.batch).toBeGreaterThan(run.batches - 1000);
+    expect(history.counts.oom).toBe(run.ooms);
+    expect(history.events.filter((e) => e.event.kind === 'session').map((e) => e.event.phase)).toEqual(['start', 'start', 'end']);
+    // The chunks series still ends where the run ended.
+    expect(Math.max(...history.events.filter((e) => e.event.kind === 'chunk').map((e) => Number(e.event.chunksDone)))).toBe(run.chunks);
+  });
+
+  it('compacts: buckets double in width and the middle marks go, the first and the latest stay', async () => {
+    const dir = tempRun();
+    const writer = new HistoryWriter(dir, EMBED_HISTORY_SAMPLES, { bucketsMax: 10, marksMax: 16, bucketMsMin: 1000 });
+    for (let i = 0; i < 200; i += 1) {
+      writer.record(memory(i === 123 ? 9e9 : 1e9 + i), i * 1000);
+      writer.record({ kind: 'log', line: `mark ${i}` }, i * 1000 + 500);
+    }
+    writer.close();
+    const history = await readHistory(dir);
+    const memories = history.events.filter((e) => e.event.kind === 'memory');
+    expect(new Set(memories.map((e) => Math.floor(e.at / history.bucketMs))).size).toBeLessThanOrEqual(20);
+    expect(memories.map((e) => e.event.allocated)).toContain(9e9); // the spike survived every doubling
+    const marks = history.events.filter((e) => e.event.kind === 'log').map((e) => String(e.event.line));
+    expect(marks.length).toBeLessThanOrEqual(20);
+    expect(marks[0]).toBe('mark 0');
+    expect(marks.at(-1)).toBe('mark 199');
+    expect(history.counts.log).toBe(200);
+    expect(history.counts.memory).toBe(200);
+  });
+
+  it('parses what it wrote with appended lines by hand too (the format is plain JSON lines)', () => {
+    const dir = tempRun();
+    appendFileSync(historyPath(dir), `${JSON.stringify({ seq: 3, at: 5, event: { kind: 'paused' } })}\n${JSON.stringify({ seq: 1, at: 1, event: { kind: 'resumed' } })}\n`);
+    const parsed = parseHistory(readFileSync(historyPath(dir), 'utf8'));
+    expect(parsed.events.map((e) => e.seq)).toEqual([1, 3]);
+    expect(parsed.lastSeq).toBe(3);
+  });
+});
