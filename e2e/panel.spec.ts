@@ -90,6 +90,7 @@ test('a run from the form: charts, pause, resume, a killed worker, "Resume run",
 
   await page.getByRole('button', { name: 'Pause', exact: true }).click();
   await expect(status).toHaveText('paused');
+  await page.waitForTimeout(1000); // the charts draw at low priority: let the last batch before the pause land
   const paused = await points(batch);
   await page.waitForTimeout(3000);
   expect(await points(batch)).toBe(paused); // no batch events while paused

@@ -87,6 +87,8 @@ export const TimeChart = memo(function TimeChart({ label, unit, points, scale = 
   const recordedEnd = useStore((s) => (runId ? (s.timelines[runId]?.ended ?? null) : null));
   const sessionOpen = useStore((s) => (runId ? (s.timelines[runId]?.open ?? false) : false));
   const lastAt = useStore((s) => (runId && !working ? (s.timelines[runId]?.lastAt ?? null) : null));
+  // While the run works, every chart ends at its latest event, in steps of 5 s (one re-render per step, not per event).
+  const liveEnd = useStore((s) => (runId && working ? Math.ceil((s.timelines[runId]?.lastAt ?? 0) / 5000) * 5 : null));
   const ended = useMemo(() => lastEnd({ start, lastAt, gaps, open: sessionOpen, ended: recordedEnd }, working), [start, lastAt, gaps, sessionOpen, recordedEnd, working]);
   const open = working && sessionOpen;
   const end = ended?.at ?? null;
@@ -95,7 +97,7 @@ export const TimeChart = memo(function TimeChart({ label, unit, points, scale = 
   const data = useMemo(() => rows(drawn, gaps, scale, now * 1000), [drawn, gaps, scale, now]);
   const rawData = useMemo(() => (drawnRaw ? rows(drawnRaw, gaps, scale, now * 1000) : null), [drawnRaw, gaps, scale, now]);
   // Every chart of a run spans the run's whole time (start to end, or to its latest point while it works).
-  const domain: [number | string, number | string] = start === null ? ['dataMin', 'dataMax'] : [start / 1000, !open && end !== null ? end / 1000 : 'dataMax'];
+  const domain: [number | string, number | string] = start === null ? ['dataMin', 'dataMax'] : [start / 1000, !open && end !== null ? end / 1000 : (liveEnd ?? 'dataMax')];
   const origin = start === null ? (drawn[0]?.t ?? 0) : start / 1000;
   const tickTime = (t: number): string => (axis === 'elapsed' ? sinceStart(t - origin) : clock(t));
   const last = points.at(-1);
