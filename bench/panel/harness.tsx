@@ -95,7 +95,10 @@ function dayOfSamples(): RunSeries {
   };
 }
 
-useStore.setState({ api: stubApi, connected: true, view: 'run', runs: [RUN], selected: 'bench', embedSeries: { bench: dayOfSamples() } });
+const day = dayOfSamples();
+// The run's time axis as its history would give it: a session open since the first sample.
+const timeline = { start: day.vram[0]!.t * 1000, lastAt: day.vram.at(-1)!.t * 1000, gaps: [], open: true, ended: null };
+useStore.setState({ api: stubApi, connected: true, view: 'run', runs: [RUN], selected: 'bench', embedSeries: { bench: day }, timelines: { bench: timeline } });
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <MantineProvider>
@@ -156,7 +159,7 @@ async function openFinished(): Promise<{ ms: number; points: number[] }> {
   const started = performance.now();
   useStore.setState({ runs: [DONE, ...useStore.getState().runs] });
   useStore.getState().show('run', DONE.runId);
-  const charts = (): Element[] => [...document.querySelectorAll('figure[role="img"]')];
+  const charts = (): Element[] => [...document.querySelectorAll(`figure[role="img"][data-run="${DONE.runId}"]`)];
   await new Promise<void>((resolve) => {
     const check = (): void => {
       const all = charts();

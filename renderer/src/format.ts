@@ -19,11 +19,8 @@ export const clock = (t: number): string => new Date(t * 1000).toLocaleTimeStrin
 
 export const dateTime = (iso: string): string => new Date(iso).toLocaleString([], { hour12: false });
 
-/** "12.3 docs/s": a rate with its unit, or a dash when there is none yet. */
-export function perSecond(value: number | null | undefined, unit: string): string {
-  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
-  return `${value.toLocaleString(undefined, { maximumFractionDigits: value < 10 ? 2 : value < 100 ? 1 : 0 })} ${unit}/s`;
-}
+/** Rates read as the CLI and `headroom status` write them. */
+export { perSecond } from '../../worker/src/contract/words.ts';
 
 /** "42%": a share of a whole, whole percents except near the ends (0.4%, 99.6%). */
 export function percent(part: number, whole: number): string {

@@ -33,8 +33,6 @@ interface Props {
   runId?: string;
   /** A count (batch size, chunks): whole-number ticks only. */
   integer?: boolean;
-  /** A second, lighter series under the main one (raw values under a smoothed line). */
-  raw?: readonly Point[];
 }
 
 const GAP_COLOR: Record<Gap['why'], string> = {
@@ -46,10 +44,9 @@ const GAP_COLOR: Record<Gap['why'], string> = {
 
 const NO_GAPS: Gap[] = [];
 
-/** Compact tick labels (1.2k, 3.4M) so they never wrap or clip in the axis' width. */
-function compact(value: number): string {
-  return new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 }).format(value);
-}
+const COMPACT = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });
+/** Compact tick labels (1.2k, 3.4M) so they never wrap or clip in the axis' width (one formatter: building one per tick costs frames). */
+const compact = (value: number): string => COMPACT.format(value);
 
 /** "+1:02:03": time since the run began, for the elapsed axis. */
 function sinceStart(s: number): string {
@@ -76,10 +73,9 @@ function rows(points: readonly Point[], gaps: Gap[], scale: number, nowMs: numbe
 }
 
 /** A time series, decimated before drawing so a day of samples stays fast. */
-export const TimeChart = memo(function TimeChart({ label, unit, points, scale = 1, thresholds = [], marks = [], color = 'var(--mantine-color-blue-6)', step = false, caption, runId, integer = false, raw }: Props) {
+export const TimeChart = memo(function TimeChart({ label, unit, points, scale = 1, thresholds = [], marks = [], color = 'var(--mantine-color-blue-6)', step = false, caption, runId, integer = false }: Props) {
   // Drawn at low priority: React renders it in slices between frames, so streaming never stalls the page.
   const drawn = useDeferredValue(points);
-  const drawnRaw = useDeferredValue(raw);
   // Each piece of the time axis on its own: a live event that moves only the last time re-renders nothing here.
   const working = useStore((s) => s.runs.some((run) => run.runId === runId && (run.status === 'running' || run.status === 'paused')));
   const gaps = useStore((s) => (runId && s.timelines[runId]?.gaps) || NO_GAPS);
@@ -95,7 +91,6 @@ export const TimeChart = memo(function TimeChart({ label, unit, points, scale = 
   const axis = useStore((s) => s.timeAxis);
   const now = drawn.at(-1)?.t ?? 0;
   const data = useMemo(() => rows(drawn, gaps, scale, now * 1000), [drawn, gaps, scale, now]);
-  const rawData = useMemo(() => (drawnRaw ? rows(drawnRaw, gaps, scale, now * 1000) : null), [drawnRaw, gaps, scale, now]);
   // Every chart of a run spans the run's whole time (start to end, or to its latest point while it works).
   const domain: [number | string, number | string] = start === null ? ['dataMin', 'dataMax'] : [start / 1000, !open && end !== null ? end / 1000 : (liveEnd ?? 'dataMax')];
   const origin = start === null ? (drawn[0]?.t ?? 0) : start / 1000;
@@ -103,7 +98,7 @@ export const TimeChart = memo(function TimeChart({ label, unit, points, scale = 
   const last = points.at(-1);
   return (
     <Card withBorder padding="xs">
-      <figure role="img" aria-label={label} data-points={drawn.length} data-gaps={gaps.map((gap) => gap.why).join(' ')} data-ended={ended?.outcome ?? ''} style={{ margin: 0 }}>
+      <figure role="img" aria-label={label} data-run={runId} data-points={drawn.length} data-gaps={gaps.map((gap) => gap.why).join(' ')} data-ended={ended?.outcome ?? ''} style={{ margin: 0 }}>
         <Text size="sm" fw={600}>
           {label} <Text span size="xs">({unit})</Text>{' '}
           <Text span size="xs" c="dimmed">
@@ -130,7 +125,6 @@ export const TimeChart = memo(function TimeChart({ label, unit, points, scale = 
               {marks.map((t, i) => (
                 <ReferenceLine key={`${t}-${i}`} x={t} stroke="var(--mantine-color-red-6)" />
               ))}
-              {rawData && <Line data={rawData} type="linear" dataKey="v" stroke={color} strokeOpacity={0.3} dot={false} isAnimationActive={false} strokeWidth={1} connectNulls={false} name="raw" legendType="none" tooltipType="none" />}
               <Line type={step ? 'stepAfter' : 'linear'} dataKey="v" stroke={color} dot={false} isAnimationActive={false} strokeWidth={1.5} connectNulls={false} />
             </LineChart>
           </ResponsiveContainer>

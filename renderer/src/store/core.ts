@@ -28,8 +28,6 @@ export interface CoreSlice {
   timelines: Record<string, Timeline>;
   /** Charts read as clock time or as time since the run began. */
   timeAxis: 'clock' | 'elapsed';
-  /** The last history event each run view was rebuilt from: live events up to it are already drawn. */
-  historySeq: Record<string, number>;
   /** Live events that came while a run's history was loading: applied after it, past its last event. */
   loading: Record<string, RunEvent[]>;
   setApi(api: HeadroomApi): void;
@@ -53,16 +51,25 @@ export function upsert(runs: RunInfo[], run: RunInfo): RunInfo[] {
 export const createCoreSlice =
   (kinds: Readonly<Record<string, KindStore>>): SliceCreator<CoreSlice> =>
   (set, get) => {
+    /**
+     * The last event number drawn per run (its history's last, then each live one): an event at or
+     * below it is already drawn. Kept outside the state: bookkeeping no view renders.
+     */
+    const drawnSeq = new Map<string, number>();
     /** One live event: the run's time axis, then its kind's slice. */
     const applyLive = (event: RunEvent): void => {
-      set((state) => {
-        const before = state.timelines[event.runId] ?? emptyTimeline();
-        const after = foldTimeline(before, event);
-        return {
-          timelines: after === before ? state.timelines : { ...state.timelines, [event.runId]: after },
-          historySeq: event.seq === 0 ? state.historySeq : { ...state.historySeq, [event.runId]: Math.max(event.seq, state.historySeq[event.runId] ?? 0) },
-        };
-      });
+      // seq 0: a line outside any history (a session refused before it began); never a duplicate.
+      if (event.seq !== 0) {
+        if (event.seq <= (drawnSeq.get(event.runId) ?? 0)) return;
+        drawnSeq.set(event.runId, event.seq);
+      }
+      const before = get().timelines[event.runId] ?? emptyTimeline();
+      const after = foldTimeline(before, event);
+      // The axis moves on a session, a pause or a resume; an ordinary event only moves its last time, kept to the second
+      // (no chart redraws for it: live charts end on 5 s steps), so most events change nothing here.
+      const moved = after.gaps !== before.gaps || after.open !== before.open || after.start !== before.start || after.ended !== before.ended;
+      const tick = Math.floor((after.lastAt ?? 0) / 1000) !== Math.floor((before.lastAt ?? 0) / 1000);
+      if (moved || tick) set((state) => ({ timelines: { ...state.timelines, [event.runId]: after } }));
       const kind = Object.hasOwn(kinds, event.jobKind) ? kinds[event.jobKind] : undefined;
       if (!kind?.onEvent(get(), event)) set((state) => ({ droppedEvents: state.droppedEvents + 1 }));
     };
@@ -78,7 +85,6 @@ export const createCoreSlice =
     droppedEvents: 0,
     timelines: {},
     timeAxis: 'clock',
-    historySeq: {},
     loading: {},
     setApi: (api) => set({ api }),
     setConnected: (connected) => {
@@ -99,13 +105,10 @@ export const createCoreSlice =
     setRuns: (runs) => set({ runs }),
     upsertRun: (run) => set((state) => ({ runs: upsert(state.runs, run) })),
     onRunEvent: (event) => {
-      const { loading, historySeq } = get();
-      if (Object.hasOwn(loading, event.runId)) {
+      if (Object.hasOwn(get().loading, event.runId)) {
         set((state) => ({ loading: { ...state.loading, [event.runId]: [...(state.loading[event.runId] ?? []), event] } }));
         return;
       }
-      // seq 0: a line outside any history (a session refused before it began); never a duplicate.
-      if (event.seq !== 0 && event.seq <= (historySeq[event.runId] ?? 0)) return;
       applyLive(event);
     },
     loadHistory: async (runId) => {
@@ -128,10 +131,11 @@ export const createCoreSlice =
         const kind = Object.hasOwn(kinds, history.jobKind) ? kinds[history.jobKind] : undefined;
         kind?.rebuild(get(), history);
         const timeline = history.events.reduce(foldTimeline, emptyTimeline());
-        set((state) => ({ timelines: { ...state.timelines, [runId]: timeline }, historySeq: { ...state.historySeq, [runId]: history.lastSeq } }));
+        set((state) => ({ timelines: { ...state.timelines, [runId]: timeline } }));
+        drawnSeq.set(runId, history.lastSeq);
       }
-      const after = history?.lastSeq ?? 0;
-      for (const event of buffered) if (event.seq === 0 || event.seq > after) applyLive(event);
+      // What came while it loaded: those past the history's last event (applyLive drops the rest).
+      for (const event of buffered) applyLive(event);
     },
     setTimeAxis: (timeAxis) => set({ timeAxis }),
     onGpu: (sample) =>

@@ -1,6 +1,6 @@
 /** The run page's shell: finds the selected run and hands it to its kind's view; a run no view can show is shown as such. */
 import { Stack, Text, Title } from '@mantine/core';
-import type { ReactNode } from 'react';
+import { Fragment, type ReactNode } from 'react';
 import type { RunInfo } from '../../../worker/src/contract/api.ts';
 import { useStore } from '../store/index.ts';
 import { runRow } from '../store/runs.ts';
@@ -16,8 +16,9 @@ export function runPage(run: RunInfo): ReactNode {
 
 export function RunPage() {
   const run = useStore((s) => s.runs.find((r) => r.runId === s.selected));
+  // Keyed by run: another run's page is a fresh tree, so no chart shows the last run's points while the new ones draw.
   return run ? (
-    runPage(run)
+    <Fragment key={run.runId}>{runPage(run)}</Fragment>
   ) : (
     <Stack>
       <Title order={1} size="h3">

@@ -36,7 +36,7 @@ function apiOver(dir: string, held = false): { api: HeadroomApi; release: () => 
 const live = (seq: number, at: number, event: RunEvent['event']): RunEvent => ({ runId: RUN, jobKind: EMBED_KIND, seq, at, event });
 
 beforeEach(() => {
-  useStore.setState({ embedSeries: {}, timelines: {}, historySeq: {}, loading: {}, droppedEvents: 0 });
+  useStore.setState({ embedSeries: {}, timelines: {}, loading: {}, droppedEvents: 0 });
 });
 
 describe('the run view from disk', () => {

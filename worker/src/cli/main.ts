@@ -89,13 +89,16 @@ function printRepair(report: RepairReport, dir: string, json: boolean, io: Io): 
 }
 
 function printStatus(runDir: string, json: boolean, io: Io, verbose = false): void {
-  const job = jobFor(readRunHeader(runDir).kind, runDir);
-  const report: StatusBase = job.status(runDir);
+  const header = readRunHeader(runDir);
+  const job = jobFor(header.kind, runDir);
+  // The name the user gave the run (run.json's header, any kind), as the panel shows it.
+  const report: StatusBase & { name: string | null } = { name: header.name ?? null, ...job.status(runDir) };
   if (json) {
     io.stdout.write(`${JSON.stringify(report)}\n`);
     return;
   }
   const lines = [
+    ...(report.name ? [`name     ${report.name}`] : []),
     `run      ${report.runDir}`,
     `kind     ${report.kind}`,
     `state    ${report.status}${report.owner ? ` (process ${report.owner})` : ''}`,

@@ -21,8 +21,8 @@ export const RunName = z
   .trim()
   .min(1, 'a name has at least one character')
   .max(80, 'a name is at most 80 characters')
-  // Control characters, line breaks and bidirectional overrides would garble or disguise a list row.
-  .refine((name) => !/[\p{Cc}\p{Cs}\p{Zl}\p{Zp}\u202a-\u202e\u2066-\u2069]/u.test(name), 'a name is printable text on one line');
+  // Control and format characters (bidirectional overrides, zero-width and tag characters, BOMs) and line breaks would garble or disguise a list row.
+  .refine((name) => !/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u.test(name), 'a name is printable text on one line (no control or invisible characters)');
 
 /** A kind of job: embed, trials, ... */
 export const JobKindName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a job kind is a short lower-case name');

@@ -20,3 +20,9 @@ export function duration(ms: number): string {
 /** Elapsed time now: the ended sessions' time plus the one running since `sessionStartedAt`. */
 export const elapsedNow = (info: { elapsedMs: number; sessionStartedAt: string | null }, now = Date.now()): number =>
   info.elapsedMs + (info.sessionStartedAt === null ? 0 : Math.max(0, now - Date.parse(info.sessionStartedAt)));
+
+/** "12.3 docs/s": a rate with its unit (small ones keep two decimals, so a slow run never reads "0"), or a dash when there is none yet. */
+export function perSecond(value: number | null | undefined, unit: string): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  return `${value.toLocaleString('en-US', { maximumFractionDigits: value < 10 ? 2 : value < 100 ? 1 : 0 })} ${unit}/s`;
+}

@@ -17,7 +17,7 @@
  * Every event gets a sequence number, increasing across sessions: the panel
  * rebuilds a run from its history, then applies live events past its last one.
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -26,8 +26,10 @@ import { redactDeep } from '../redact.js';
 export const HISTORY_FILE = 'history.jsonl';
 export const historyPath = (runDir: string): string => join(runDir, HISTORY_FILE);
 
-/** Far above a bounded history (a few MB): a bigger file is not one this code wrote, and is read no further. */
-const MAX_READ_BYTES = 64 * 1024 * 1024;
+/** Far above a bounded history (a few MB): a bigger file is not one this code wrote; it is not read (the writer moves it aside). */
+const MAX_READ_BYTES = 16 * 1024 * 1024;
+/** Far above any real run's event count: a larger sequence number is damage, not history. */
+const MAX_SEQ = 2 ** 40;
 
 export interface HistoryLimits {
   /** Sample buckets kept: between this and twice this, whatever the run's length. */
@@ -52,7 +54,7 @@ const Event = z.object({ kind: z.string() }).loose();
 export const HistoryEntry = z.object({ seq: z.number().int().nonnegative(), at: z.number(), event: Event });
 export type HistoryEntry = z.infer<typeof HistoryEntry>;
 /** Events recorded per kind of event (samples thinned away included), as of the line. */
-const Tally = z.object({ tally: z.record(z.string(), z.number().int().nonnegative()), seq: z.number().int().nonnegative(), bucketMs: z.number().positive() });
+const Tally = z.object({ tally: z.record(z.string(), z.number().int().nonnegative()), seq: z.number().int().nonnegative().max(MAX_SEQ), bucketMs: z.number().positive() });
 type Tally = z.infer<typeof Tally>;
 
 export interface History {
@@ -73,7 +75,16 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
 function isEntry(value: unknown): value is HistoryEntry {
   if (!isRecord(value) || !isRecord(value.event)) return false;
   const { seq, at } = value;
-  return Number.isSafeInteger(seq) && (seq as number) >= 0 && typeof at === 'number' && Number.isFinite(at) && typeof value.event.kind === 'string';
+  return Number.isSafeInteger(seq) && (seq as number) >= 0 && (seq as number) <= MAX_SEQ && typeof at === 'number' && Number.isFinite(at) && typeof value.event.kind === 'string';
+}
+
+/** Counts by event kind, with no prototype: a kind named "constructor" or "__proto__" is a count like any other. */
+function countsFrom(from: Record<string, number> = {}): Record<string, number> {
+  return Object.assign(Object.create(null) as Record<string, number>, from);
+}
+
+function bump(counts: Record<string, number>, kind: string): void {
+  counts[kind] = (Object.hasOwn(counts, kind) ? counts[kind]! : 0) + 1;
 }
 
 /** Parses a history file's text; never throws: what is not a history line is counted and skipped. */
@@ -103,8 +114,8 @@ export function parseHistory(text: string): History {
   events.sort((a, b) => a.seq - b.seq);
   const lastSeq = Math.max(tally?.seq ?? 0, events.at(-1)?.seq ?? 0);
   // Marks written after the last tally are not in it yet.
-  const counts = { ...(tally?.tally ?? {}) };
-  for (const entry of events) if (entry.seq > (tally?.seq ?? 0)) counts[entry.event.kind] = (counts[entry.event.kind] ?? 0) + 1;
+  const counts = countsFrom(tally?.tally);
+  for (const entry of events) if (entry.seq > (tally?.seq ?? 0)) bump(counts, entry.event.kind);
   return { events, counts, lastSeq, bucketMs: tally?.bucketMs ?? DEFAULT_LIMITS.bucketMsMin, skipped, bytes: Buffer.byteLength(text) };
 }
 
@@ -137,13 +148,28 @@ export async function readHistory(runDir: string): Promise<History> {
   }
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) return EMPTY;
-    const buffer = Buffer.alloc(Math.min(stat.size, MAX_READ_BYTES));
+    // Not a file this code wrote (a bounded history is a few MB): drawn as no history rather than parsed for seconds.
+    if (!stat.isFile() || stat.size > MAX_READ_BYTES) return { ...EMPTY, skipped: stat.isFile() ? 1 : 0 };
+    const buffer = Buffer.alloc(stat.size);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return parseHistory(buffer.subarray(0, bytesRead).toString('utf8'));
+    return { ...parseHistory(buffer.subarray(0, bytesRead).toString('utf8')), bytes: bytesRead };
   } finally {
     await handle.close();
   }
+}
+
+/** What stands where the history goes, when it is not a history this code can read and append to. */
+function oddHistory(path: string): string | null {
+  let stat;
+  try {
+    stat = lstatSync(path);
+  } catch {
+    return null; // absent: a fresh history
+  }
+  if (stat.isSymbolicLink()) return 'a symbolic link';
+  if (!stat.isFile()) return stat.isDirectory() ? 'a folder' : 'not a regular file';
+  if (stat.size > MAX_READ_BYTES) return `${stat.size} bytes (a history is a few MB at most)`;
+  return null;
 }
 
 function readHistorySync(path: string): History {
@@ -189,7 +215,7 @@ export class HistoryWriter {
   private opened = false;
   private seq = 0;
   private bucketMs: number;
-  private counts: Record<string, number> = {};
+  private counts: Record<string, number> = countsFrom();
   /** What the file holds: marks and flushed sample entries, in memory to rewrite it when it compacts. */
   private marks: HistoryEntry[] = [];
   private flushed: HistoryEntry[] = [];
@@ -207,9 +233,24 @@ export class HistoryWriter {
   /** Reads what earlier sessions wrote (to go on from their last sequence number) and cuts a torn tail. */
   private open(): void {
     this.opened = true;
+    try {
+      this.load();
+    } catch (error) {
+      this.warn(error);
+    }
+  }
+
+  private load(): void {
+    // A link, a FIFO, a folder or a huge file in its place is moved aside (never followed, opened or read) and the history starts afresh.
+    const odd = oddHistory(this.path);
+    if (odd) {
+      const aside = `${this.path}.damaged-${Date.now()}`;
+      renameSync(this.path, aside);
+      process.stderr.write(`headroom: ${this.path} was ${odd}: moved it to ${aside}; the run's history starts afresh (the run itself is unaffected)\n`);
+    }
     const before = readHistorySync(this.path);
     this.seq = before.lastSeq;
-    this.counts = { ...before.counts };
+    this.counts = countsFrom(before.counts);
     this.bucketMs = Math.max(this.bucketMs, before.bucketMs);
     for (const entry of before.events) {
       if (Object.hasOwn(this.samples, entry.event.kind)) {
@@ -225,7 +266,7 @@ export class HistoryWriter {
     if (!this.opened) this.open();
     this.seq += 1;
     const entry: HistoryEntry = { seq: this.seq, at, event: { ...event } };
-    this.counts[event.kind] = (this.counts[event.kind] ?? 0) + 1;
+    bump(this.counts, event.kind);
     const values = Object.hasOwn(this.samples, event.kind) ? this.samples[event.kind]!(entry.event) : null;
     if (values === null) {
       const written = masked(entry);
@@ -289,7 +330,8 @@ export class HistoryWriter {
     lines.push(JSON.stringify(this.tally()));
     const tmp = `${this.path}.tmp-${process.pid}`;
     try {
-      writeFileSync(tmp, `${lines.join('\n')}\n`);
+      rmSync(tmp, { force: true });
+      writeFileSync(tmp, `${lines.join('\n')}\n`, { flag: 'wx' }); // a fresh file: never through a link or into a FIFO planted there
       renameSync(tmp, this.path);
     } catch (error) {
       this.warn(error);
@@ -298,8 +340,10 @@ export class HistoryWriter {
 
   private append(lines: object[]): void {
     try {
-      const fd = openSync(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+      // Non-blocking, no link followed, a regular file only: a FIFO planted here must never stall the run.
+      const fd = openSync(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
       try {
+        if (!fstatSync(fd).isFile()) throw new Error('it is not a regular file');
         writeSync(fd, lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
       } finally {
         closeSync(fd);

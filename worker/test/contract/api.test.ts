@@ -20,3 +20,13 @@ describe('the API contract', () => {
     expect(checkCall('setPolicy', { runId: 'a', someOtherKindsSetting: 3 }).args).toEqual({ runId: 'a', someOtherKindsSetting: 3 });
   });
 });
+
+describe('a run name', () => {
+  it('is printable text on one line: control, format (bidi, zero-width, tag) and line-break characters are refused', async () => {
+    const { RunName } = await import('../../src/contract/runs.js');
+    for (const good of ['Team notes', 'Étude n° 3', '日本語のメモ', 'a'.repeat(80)]) expect(RunName.safeParse(good).success, good).toBe(true);
+    for (const bad of ['', '   ', 'a'.repeat(81), 'two\nlines', 'tab\there', 'rtl\u202eevil', 'zero\u200bwidth', 'rlm\u200f', 'alm\u061c', 'b\ufeffom', 'tag\u{e0041}', 'se\u2028p']) {
+      expect(RunName.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
+    }
+  });
+});

@@ -99,5 +99,9 @@ describe('new run: checked before anything is created', () => {
     expect(fixed.exitCode, fixed.stderr).toBe(0);
     expect(readdirSync(out)).toEqual(expect.arrayContaining(['embeddings.npy', 'ids.txt', 'run.json']));
     expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({ name: 'cli notes' });
+    // status says the name too, as the panel does; and the run wrote its history.
+    expect(JSON.parse((await cli(['status', out, '--json'])).stdout)).toMatchObject({ name: 'cli notes', status: 'done' });
+    expect((await cli(['status', out])).stdout).toMatch(/^name +cli notes$/m);
+    expect(readdirSync(out)).toContain('history.jsonl');
   });
 });

@@ -1,4 +1,5 @@
-import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -70,6 +71,42 @@ describe('history file', () => {
     const { mkdirSync } = await import('node:fs');
     mkdirSync(historyPath(folder));
     expect((await readHistory(folder)).events).toEqual([]);
+  });
+
+  it('never blocks, follows or reads what stands in its place (a FIFO, a link, a huge file): moves it aside and starts afresh', async () => {
+    for (const plant of ['fifo', 'link', 'huge'] as const) {
+      const dir = tempRun();
+      const path = historyPath(dir);
+      const target = join(tempRun(), 'elsewhere.txt');
+      writeFileSync(target, 'not yours\n');
+      if (plant === 'fifo') execFileSync('mkfifo', [path]);
+      if (plant === 'link') symlinkSync(target, path);
+      if (plant === 'huge') {
+        writeFileSync(path, '');
+        truncateSync(path, 40 * 1024 * 1024);
+      }
+      expect((await readHistory(dir)).events).toEqual([]); // read as no history, at once
+      const writer = new HistoryWriter(dir, EMBED_HISTORY_SAMPLES);
+      writer.record({ kind: 'paused' }, 1000); // would hang on the FIFO if it were opened blocking
+      writer.close();
+      expect(readFileSync(target, 'utf8')).toBe('not yours\n');
+      expect(readdirSync(dir).some((name) => name.startsWith('history.jsonl.damaged-'))).toBe(true);
+      expect((await readHistory(dir)).events.map((e) => e.event.kind)).toEqual(['paused']);
+    }
+  });
+
+  it('treats an absurd sequence number as damage, and counts any kind name (constructor, __proto__) as a plain count', async () => {
+    const dir = tempRun();
+    writeFileSync(historyPath(dir), `${JSON.stringify({ seq: 2 ** 53 - 1, at: 1, event: { kind: 'paused' } })}\n${JSON.stringify({ seq: 1, at: 2, event: { kind: 'constructor' } })}\n${JSON.stringify({ seq: 2, at: 3, event: { kind: '__proto__' } })}\n`);
+    const history = await readHistory(dir);
+    expect(history.lastSeq).toBe(2);
+    expect(history.skipped).toBe(1);
+    expect(history.counts.constructor).toBe(1);
+    expect(Object.hasOwn(history.counts, '__proto__')).toBe(true);
+    const writer = new HistoryWriter(dir, EMBED_HISTORY_SAMPLES);
+    expect(writer.record({ kind: 'toString' }, 4).seq).toBe(3);
+    writer.close();
+    expect((await readHistory(dir)).counts.toString).toBe(1);
   });
 
   it('masks secrets in what it writes', async () => {

@@ -52,12 +52,13 @@ function weights(value: string): number[] {
   return numbers;
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 const flag = (field: string): string => `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 interface EmbedFlags {
   out: string;
-  model: string[];
+  /** Absent when no --model is given (the help then says the one default, not "[]"). */
+  model?: string[];
   weights?: number[];
   ensembleMode?: EnsembleMode;
   aggregate?: Aggregate;
@@ -81,7 +82,7 @@ interface EmbedFlags {
 
 /** The flags as a request: what is not given stays undefined, so the schema's default applies. */
 export function requestFromFlags(input: string, flags: EmbedFlags): z.output<typeof EmbedRequest> {
-  const models = flags.model.length > 0 ? flags.model : [DEFAULT_MODEL];
+  const models = flags.model && flags.model.length > 0 ? flags.model : [DEFAULT_MODEL];
   if (flags.device.length !== 1 && flags.device.length !== models.length) {
     throw new HeadroomError('usage', `--device lists ${flags.device.length} devices for ${models.length} model(s); give one for all, or one per --model`);
   }
@@ -129,7 +130,7 @@ export function addEmbedCommands(program: Command, cli: CliContext, embedJob: Pi
     .description('embed a corpus (.txt, .jsonl, .csv) into DIR/embeddings.npy')
     .argument('<input>', 'corpus file')
     .requiredOption('--out <dir>', 'run folder to create')
-    .option('--model <name>', `hub name (offline cache or bundled) or local folder; repeat for an ensemble (default ${DEFAULT_MODEL})`, collect, [])
+    .option('--model <name>', `hub name (offline cache or bundled) or local folder; repeat for an ensemble (default ${DEFAULT_MODEL})`, collect)
     .option('--weights <list>', 'one weight per --model, comma-separated (default equal)', weights)
     .addOption(new Option('--ensemble-mode <mode>', `all models resident at once, or one pass per model (default: $HEADROOM_ENSEMBLE_MODE, else ${D.ensembleMode})`).choices(EnsembleMode.options))
     .addOption(new Option('--aggregate <how>', `join the models' L2-normalised, weighted embeddings (default ${D.aggregate})`).choices(Aggregate.options))
@@ -141,7 +142,7 @@ export function addEmbedCommands(program: Command, cli: CliContext, embedJob: Pi
     .option('--target-memory <fraction>', `peak memory the budget grows to, of the device or the cap (default ${D.targetMemory})`, fraction)
     .option('--vram-limit <gib>', "cap the runtime's GPU memory (rehearse a smaller card)", gib)
     .addOption(new Option('--oom-policy <policy>', `when one document alone does not fit (default ${D.oomPolicy})`).choices(OomPolicy.options))
-    .addOption(new Option('--device <device>', 'auto (least-loaded GPU with room, else cpu), cpu, cuda or cuda:N; one, or one per --model').default(['auto']).argParser(devices))
+    .addOption(new Option('--device <device>', 'auto (least-loaded GPU with room, else cpu), cpu, cuda or cuda:N; one, or one per --model').default(['auto'], 'auto').argParser(devices))
     .option('--max-seq-len <n>', "override the model's max sequence length (tokens)", positiveInt)
     .option('--text-field <name>', `text field (.jsonl) or column (.csv) (default ${D.textField})`)
     .option('--id-field <name>', `id field (.jsonl) or column (.csv); line number when absent (default ${D.idField})`)

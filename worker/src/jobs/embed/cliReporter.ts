@@ -7,6 +7,18 @@ import type { JobReporter } from '../job.js';
 import type { Progress, RunSummary } from './embedRun.js';
 import { wordsAfter, type Standing } from './liveInfo.js';
 import { STARTING } from './words.js';
+import { readManifest } from './manifest.js';
+
+/** Each model key with the name the user gave (the words say the name, as status and the panel do). */
+function modelNames(runDir: string, keys: string[]): { key: string; model: string }[] {
+  let names = new Map<string, string>();
+  try {
+    names = new Map(readManifest(runDir).spec.models.map((entry) => [entry.key, entry.model]));
+  } catch {
+    /* the run's own manifest, read a moment ago by the session: a key is a fair fallback */
+  }
+  return keys.map((key) => ({ key, model: names.get(key) ?? key }));
+}
 
 export type Reporter = JobReporter<RunSummary, Progress>;
 
@@ -16,8 +28,9 @@ const mib = (bytes: number): string => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Reporter {
   const bar = stream.isTTY
     ? new cliProgress.SingleBar(
-        // The panel's words (words.ts): the phase, then "chunk 6 of 16 · 12,000/30,000 documents".
-        { format: '{phase} |{bar}| {percentage}% · {progress} · eta {eta_formatted}', stream, hideCursor: true },
+        // The panel's words (words.ts): the phase, then "chunk 6 of 16 · 12,000/30,000 documents". No ETA from
+        // cli-progress: it counts chunks, so it reads "0s" until the first chunk ends; `status` gives the real one.
+        { format: '{phase} |{bar}| {percentage}% · {progress}', stream, hideCursor: true },
         cliProgress.Presets.shades_classic,
       )
     : undefined;
@@ -40,7 +53,7 @@ export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Rep
       switch (event.kind) {
         case 'started':
           standing = {
-            models: event.models.map((key) => ({ key, model: key })),
+            models: modelNames(event.runDir, event.models),
             sequential: event.ensembleMode === 'sequential',
             chunksTotal: Math.round(event.chunksTotal / Math.max(1, event.models.length)),
             unitsDone: event.chunksDone,
@@ -92,7 +105,9 @@ export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Rep
           if (bar) bar.update(event.chunksDone, { phase, progress });
           else if (performance.now() - lastPlain >= PLAIN_EVERY_MS || event.chunksDone === event.chunksTotal) {
             lastPlain = performance.now();
-            line(`${phase} · ${progress}${verbose ? ` (${event.chunksDone}/${event.chunksTotal} (model, chunk) units)` : ''}`);
+            // "encoding chunk 9 of 15" would repeat the progress line's "chunk 9 of 15": other phases (loading, assembling) are said.
+            const said = phase.startsWith('encoding') ? progress : `${phase} · ${progress}`;
+            line(`${said}${verbose ? ` (${event.chunksDone}/${event.chunksTotal} (model, chunk) units)` : ''}`);
           }
           break;
         }

@@ -14,6 +14,7 @@ import { JournalRecord } from './records.js';
 import { runStatus, type StatusReport } from './runStatus.js';
 import { foldEmbedEvent } from './liveInfo.js';
 import { count } from './words.js';
+import { perSecond } from '../../contract/words.js';
 import { EMBED_HISTORY_SAMPLES } from './historySamples.js';
 
 /** The run options a request stands for: models keyed and weighted (equal when none are given). */
@@ -61,7 +62,7 @@ export const embedJob: Job<EmbedRequestParsed, EmbedSettings, StatusReport, RunS
     const summary = report.summary;
     return [
       ...(options?.verbose ? [`units    ${report.unitsDone}/${report.unitsTotal} (model, chunk) units`] : []),
-      ...(report.docsPerSecond === null ? [] : [`speed    ${count(report.docsPerSecond)} documents/s${report.tokensPerSecond === null ? '' : `, ${count(report.tokensPerSecond)} tokens/s`}`]),
+      ...(report.docsPerSecond === null ? [] : [`speed    ${perSecond(report.docsPerSecond, 'documents')}${report.tokensPerSecond === null ? '' : `, ${perSecond(report.tokensPerSecond, 'tokens')}`}`]),
       ...report.models.map((model, i) => `${i === 0 ? 'models  ' : '        '} ${model}${s.models[i]?.ranOn ? ` ran on ${s.models[i].ranOn}` : ''}`),
       `mode     ${report.ensembleMode}, aggregate ${s.aggregate}`,
       `settings chunks of ${count(s.chunkSize)}, batches ${s.batchSize === 'auto' ? `auto (${s.minBatch}-${s.maxBatch} documents${s.maxBatchTokens === null ? '' : `, ${count(s.maxBatchTokens)} tokens`})` : s.batchSize}, OOM policy ${s.oomPolicy}`,

@@ -40,7 +40,8 @@ function sessions(records: readonly JournalRecord[]): { start: number; startAt: 
   return out;
 }
 
-const rate = (amount: number, elapsedMs: number): number | null => (elapsedMs > 0 ? Math.round((amount * 1000) / elapsedMs) : null);
+// Three significant digits: a slow or short run reads "0.13 documents/s", not "0".
+const rate = (amount: number, elapsedMs: number): number | null => (elapsedMs > 0 ? Number(((amount * 1000) / elapsedMs).toPrecision(3)) : null);
 
 export function settingsOf(manifest: RunManifest, records: readonly JournalRecord[]): EmbedSettingsInForce {
   const { spec } = manifest;
