@@ -3,13 +3,14 @@
  * the CLI into the same runs folder), in the light and the dark theme: no serious or
  * critical violation. Screenshots of every view land in e2e/screenshots/a11y-*.png.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
+import { serve } from './serve.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SHOTS = join(ROOT, 'e2e', 'screenshots');
@@ -35,14 +36,7 @@ test.beforeAll(async () => {
   writeFileSync(longCorpus, `${readFileSync(join(ROOT, '.headroom', 'demo-corpus.jsonl'), 'utf8').split('\n').slice(0, LONG_DOCS).join('\n')}\n`);
   // A short run, done before the panel opens: the run view of a done run, with its summary card.
   execFileSync(process.execPath, [HEADROOM, 'embed', corpus, '--out', join(runsDir, 'a11y-done'), '--chunk-size', '20'], { env, stdio: 'inherit', timeout: 300_000 });
-  server = spawn(process.execPath, [HEADROOM, 'serve', '--port', '0', '--runs-dir', runsDir], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  url = await new Promise<string>((resolve, reject) => {
-    server.stdout!.on('data', (data: Buffer) => {
-      const line = String(data).split('\n').find((l) => l.startsWith('http://'));
-      if (line) resolve(line.trim());
-    });
-    server.once('exit', (code) => reject(new Error(`headroom serve exited with ${code}`)));
-  });
+  ({ process: server, url } = await serve(['--port', '0', '--runs-dir', runsDir], env));
 });
 
 test.afterAll(() => {

@@ -4,12 +4,13 @@
  * its field is chosen in the preview; the form keeps what was typed across views;
  * a typo in a model name is refused next to "Model 1" and creates no run folder.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test, type Page } from '@playwright/test';
+import { serve } from './serve.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -23,17 +24,7 @@ test.beforeAll(async () => {
   runsDir = join(dir, 'runs');
   corpus = join(dir, 'notes.jsonl');
   writeFileSync(corpus, `${Array.from({ length: 8 }, (_, i) => JSON.stringify({ ref: `note-${i}`, body: `a short note, number ${i}` })).join('\n')}\n`);
-  server = spawn(process.execPath, [join(ROOT, 'bin', 'headroom.mjs'), 'serve', '--port', '0', '--runs-dir', runsDir], {
-    env: { ...process.env, HEADROOM_CACHE_DIR: join(dir, 'cache') },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  url = await new Promise<string>((resolve, reject) => {
-    server.stdout!.on('data', (data: Buffer) => {
-      const line = String(data).split('\n').find((l) => l.startsWith('http://'));
-      if (line) resolve(line.trim());
-    });
-    server.once('exit', (code) => reject(new Error(`headroom serve exited with ${code}`)));
-  });
+  ({ process: server, url } = await serve(['--port', '0', '--runs-dir', runsDir], { HEADROOM_CACHE_DIR: join(dir, 'cache') }));
 });
 
 test.afterAll(() => {

@@ -5,12 +5,13 @@
  * "Resume run", and find the right output on disk. Screenshots land in
  * e2e/screenshots/ (look at them).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test, type Locator, type Page } from '@playwright/test';
+import { serve } from './serve.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SHOTS = join(ROOT, 'e2e', 'screenshots');
@@ -42,17 +43,7 @@ test.beforeAll(async () => {
   const demo = readFileSync(join(ROOT, '.headroom', 'demo-corpus.jsonl'), 'utf8').split('\n').slice(0, DOCS);
   corpus = join(dir, 'demo-slice.jsonl');
   writeFileSync(corpus, `${demo.join('\n')}\n`);
-  server = spawn(process.execPath, [join(ROOT, 'bin', 'headroom.mjs'), 'serve', '--port', '0', '--runs-dir', runsDir], {
-    env: { ...process.env, HEADROOM_CACHE_DIR: join(dir, 'cache') },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  url = await new Promise<string>((resolve, reject) => {
-    server.stdout!.on('data', (data: Buffer) => {
-      const line = String(data).split('\n').find((l) => l.startsWith('http://'));
-      if (line) resolve(line.trim());
-    });
-    server.once('exit', (code) => reject(new Error(`headroom serve exited with ${code}`)));
-  });
+  ({ process: server, url } = await serve(['--port', '0', '--runs-dir', runsDir], { HEADROOM_CACHE_DIR: join(dir, 'cache') }));
 });
 
 test.afterAll(() => {

@@ -120,7 +120,7 @@ export const TimeChart = memo(function TimeChart({ label, unit, points, scale = 
                 <ReferenceLine key={th.label} y={th.value / scale} stroke={th.color} strokeDasharray="4 4" label={{ value: th.label, position: 'insideTopRight', fontSize: 10, fill: th.color }} />
               ))}
               {ended && ended.outcome !== 'done' && (
-                <ReferenceLine x={ended.at / 1000} stroke={GAP_COLOR[ended.outcome]} strokeDasharray="2 2" label={{ value: ended.outcome, position: 'insideTopLeft', fontSize: 10, fill: 'var(--mantine-color-text)' }} />
+                <ReferenceLine x={ended.at / 1000} stroke={GAP_COLOR[ended.outcome]} strokeDasharray="2 2" label={{ value: ended.outcome, position: 'insideTopRight', fontSize: 10, fill: 'var(--mantine-color-text)' }} />
               )}
               {marks.map((t, i) => (
                 <ReferenceLine key={`${t}-${i}`} x={t} stroke="var(--mantine-color-red-6)" />

@@ -139,7 +139,9 @@ export function RunControls({ run, settings, children }: { run: RunInfo; setting
 }
 
 export function RunErrors({ run }: { run: RunInfo }) {
-  return run.errors.map((error) => (
+  // A failed run's own error is said once, by its failure card in the form's words; only the others show here.
+  const said = run.failure?.why.replace(/\.$/, '');
+  return run.errors.filter((error) => !(said && error.startsWith(said))).map((error) => (
     <Alert key={error} color="red" mt="xs" title="Error">
       {error}
     </Alert>

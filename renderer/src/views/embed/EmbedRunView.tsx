@@ -10,7 +10,7 @@ import { TimeChart } from '../../charts/TimeChart.tsx';
 import { bytes, clock, count, perSecond, seconds } from '../../format.ts';
 import { useStore } from '../../store/index.ts';
 import { embedSeriesOf, type RunSeries } from '../../store/embed.ts';
-import { LIVE } from '../../store/runs.ts';
+import { LIVE, RESUMABLE } from '../../store/runs.ts';
 import { DiskCard, RunControls, RunHeader, RunProgress } from '../runParts.tsx';
 import { FailureCard, SettingsCard, SummaryCard } from './RunSummary.tsx';
 
@@ -90,8 +90,9 @@ function EventLog({ runId }: { runId: string }) {
 }
 
 /** What a select says under it: nothing when the run works with its value, "pending" until the run confirms a change. */
-function pendingNote<T>(asked: T | undefined, inForce: T): string | undefined {
-  return asked !== undefined && asked !== inForce ? `pending: the run still uses ${String(inForce)}` : undefined;
+function pendingNote<T>(asked: T | undefined, inForce: T, live: boolean): string | undefined {
+  if (asked === undefined || asked === inForce) return undefined;
+  return live ? `pending: the run still uses ${String(inForce)}` : 'applies when the run resumes';
 }
 
 /** The settings an embed run takes while it works (setPolicy): each select shows the value in force, a change as pending until confirmed. */
@@ -112,7 +113,9 @@ function Settings({ run }: { run: EmbedRunInfo }) {
       setError(error.message);
     });
   };
-  const off = !connected || !LIVE.has(run.status);
+  // A stopped or failed run takes them too (a failed run's fix is often "resume with another OOM policy"): they apply at its resume.
+  const live = LIVE.has(run.status);
+  const off = !connected || !(live || RESUMABLE.has(run.status));
   return (
     <>
       <Select<OomPolicy>
@@ -121,7 +124,7 @@ function Settings({ run }: { run: EmbedRunInfo }) {
         label="OOM policy"
         data={OomPolicy.options}
         value={asked.oom ?? oomPolicy}
-        description={pendingNote(asked.oom, oomPolicy)}
+        description={pendingNote(asked.oom, oomPolicy, live)}
         inputWrapperOrder={['label', 'input', 'description']}
         onChange={(oom) => oom && apply({ oom })}
         allowDeselect={false}
@@ -133,7 +136,7 @@ function Settings({ run }: { run: EmbedRunInfo }) {
         label="Ensemble mode"
         data={EnsembleMode.options}
         value={asked.ensembleMode ?? ensembleMode}
-        description={pendingNote(asked.ensembleMode, ensembleMode)}
+        description={pendingNote(asked.ensembleMode, ensembleMode, live)}
         inputWrapperOrder={['label', 'input', 'description']}
         onChange={(mode) => mode && apply({ ensembleMode: mode })}
         allowDeselect={false}
