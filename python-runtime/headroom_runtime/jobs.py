@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from headroom_runtime import embed
+from headroom_runtime import embed, trials
 from headroom_runtime.core.job import JobEntry
 
-JOBS: tuple[JobEntry, ...] = (embed.JOB,)
+JOBS: tuple[JobEntry, ...] = (embed.JOB, trials.JOB)

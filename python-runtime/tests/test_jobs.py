@@ -21,7 +21,7 @@ PACKAGE = RUNTIME_DIR / "headroom_runtime"
 def test_the_registered_jobs_and_the_core_answer_every_command_of_the_schema_once() -> None:
     runtime = Runtime(EventWriter(io.StringIO()), JOBS)
     assert runtime.handled == set(COMMAND_TYPES)
-    assert [entry.name for entry in JOBS] == ["embed"]
+    assert [entry.name for entry in JOBS] == ["embed", "trials"]
 
 
 def imports_of(path: Path) -> set[str]:

@@ -99,3 +99,15 @@ def batch_peak(device: str) -> int | None:
     if device.startswith("cuda"):
         return int(torch.cuda.max_memory_allocated(device))
     return None
+
+
+def apply_vram_limit(device: str, vram_limit: int | None) -> int | None:
+    """Caps this process's share of the GPU (so a 16 GB card can be rehearsed on a bigger
+    one, and real OOMs produced in GPU tests); returns the bytes the runtime may use."""
+    if not device.startswith("cuda"):
+        return None
+    total = int(torch.cuda.get_device_properties(device).total_memory)
+    if vram_limit is None or vram_limit >= total:
+        return total
+    torch.cuda.set_per_process_memory_fraction(vram_limit / total, device)
+    return vram_limit

@@ -23,9 +23,10 @@ def create(context: Context) -> EmbedJob:
 
 
 def ready_facts() -> Message:
-    import sentence_transformers
+    # The installed version, read without importing the library (seconds; a sweep's runtime never needs it).
+    from importlib.metadata import version
 
-    return {"sentenceTransformers": sentence_transformers.__version__}
+    return {"sentenceTransformers": version("sentence-transformers")}
 
 
 def doctor_facts(report: Message) -> None:

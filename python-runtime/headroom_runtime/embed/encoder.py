@@ -10,6 +10,7 @@ import torch
 
 from headroom_runtime.core.devices import resolve_device
 from headroom_runtime.core.errors import BadModel, BadSpec
+from headroom_runtime.core.memory import apply_vram_limit
 from headroom_runtime.embed.model_info import resident_bytes, weight_bytes
 from headroom_runtime.embed.models import ResolvedModel, resolve_model
 
@@ -35,7 +36,7 @@ def load_model(
     from transformers.utils import logging as hf_logging
 
     # The tokenizer warns for every over-long document; we count them instead.
-    hf_logging.set_verbosity_error()
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     started = time.perf_counter()
     resolved = resolve_model(name)
     device = resolve_device(device_request, weight_bytes(resolved.path))
@@ -69,18 +70,6 @@ def load_model(
         capacity=capacity,
         resident=resident_bytes(model),
     )
-
-
-def apply_vram_limit(device: str, vram_limit: int | None) -> int | None:
-    """Caps this process's share of the GPU (so a 16 GB card can be rehearsed on a bigger
-    one, and real OOMs produced in GPU tests); returns the bytes the runtime may use."""
-    if not device.startswith("cuda"):
-        return None
-    total = int(torch.cuda.get_device_properties(device).total_memory)
-    if vram_limit is None or vram_limit >= total:
-        return total
-    torch.cuda.set_per_process_memory_fraction(vram_limit / total, device)
-    return vram_limit
 
 
 def _position_limit(model: Any) -> int | None:

@@ -7,11 +7,13 @@ import { create } from 'zustand';
 import { createCoreSlice } from './core.ts';
 import { createEmbedSlice } from './embed.ts';
 import { KIND_STORES } from './kinds.ts';
+import { createTrialsSlice } from './trials.ts';
 import type { Store } from './types.ts';
 
 export const useStore = create<Store>()((...a) => ({
   ...createCoreSlice(KIND_STORES)(...a),
   ...createEmbedSlice(...a),
+  ...createTrialsSlice(...a),
 }));
 
 export { WINDOW, type View } from './core.ts';

@@ -6,8 +6,9 @@ import type { StateCreator } from 'zustand';
 import type { RunEvent, RunHistory, RunInfo } from '../../../worker/src/contract/api.ts';
 import type { CoreSlice } from './core.ts';
 import type { EmbedSlice } from './embed.ts';
+import type { TrialsSlice } from './trials.ts';
 
-export type Store = CoreSlice & EmbedSlice;
+export type Store = CoreSlice & EmbedSlice & TrialsSlice;
 
 export type SliceCreator<T> = StateCreator<Store, [], [], T>;
 

@@ -2,10 +2,12 @@
 import type { ComponentType, ReactNode } from 'react';
 import type { RunInfo } from '../../../worker/src/contract/api.ts';
 import { EMBED_KIND } from '../../../worker/src/contract/jobs/embed.ts';
+import { TRIALS_KIND } from '../../../worker/src/contract/jobs/trials.ts';
 import { readEmbedRun } from '../store/embed.ts';
 import { EmbedRunView } from './embed/EmbedRunView.tsx';
 import { ModelList } from './embed/ModelList.tsx';
 import { NewEmbedRunForm } from './embed/NewEmbedRunForm.tsx';
+import { TRIALS_VIEW } from './trials/kindView.tsx';
 
 export interface KindView {
   /** The words for the kind in the New run form's chooser. */
@@ -30,6 +32,7 @@ export const KIND_VIEWS: Readonly<Record<string, KindView>> = {
       return info && <ModelList models={info.models} mode={info.ensembleMode} />;
     },
   },
+  [TRIALS_KIND]: TRIALS_VIEW,
 };
 
 export function kindView(kind: string): KindView | undefined {

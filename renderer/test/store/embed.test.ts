@@ -79,7 +79,7 @@ describe('the store takes events through onRunEvent', () => {
   });
 
   it('drops the events of a kind it has no slice for', () => {
-    useStore.getState().onRunEvent(RunEvent.parse({ seq: 1, runId: 'x', jobKind: 'trials', at: 1000, event: { kind: 'trial', score: 0.5 } }));
+    useStore.getState().onRunEvent(RunEvent.parse({ seq: 1, runId: 'x', jobKind: 'forecast', at: 1000, event: { kind: 'trial', score: 0.5 } }));
     expect(useStore.getState().droppedEvents).toBe(1);
     expect(useStore.getState().embedSeries).toEqual({});
   });

@@ -26,8 +26,10 @@ describe('the runs list, whatever the kind', () => {
   });
 
   it('shows a known kind this panel has no slice for, and an embed run that does not fit its schema, as unviewable', () => {
-    const noSlice = runRow({ ...trialsRun('t2'), known: true, status: 'running', errors: [] });
-    expect(noSlice).toMatchObject({ viewable: false, kind: 'unknown kind trials', details: 'this panel has no view for this kind of job' });
+    const noSlice = runRow({ ...trialsRun('t2'), kind: 'forecast', known: true, status: 'running', errors: [] });
+    expect(noSlice).toMatchObject({ viewable: false, kind: 'unknown kind forecast', details: 'this panel has no view for this kind of job' });
+    // A sweep whose info does not fit TrialsRunInfo (an older one without its fields).
+    expect(runRow({ ...trialsRun('t3'), known: true, status: 'running', errors: [] })).toMatchObject({ viewable: false, kind: 'trials (unreadable)' });
     const broken = runRow(RunInfo.parse({ ...embedRun('e3'), models: 'not a list' }));
     expect(broken).toMatchObject({ viewable: false, kind: 'embed (unreadable)', details: 'its run info does not fit its kind' });
   });

@@ -6,6 +6,8 @@
  */
 import { z } from 'zod';
 import { EMBED_KIND, EmbedRequest, EmbedSettings } from './jobs/embed.js';
+import { TRIALS_KIND, TrialsRequest, TrialsSettings, TrialsTable } from './jobs/trials.js';
+import { DataColumn } from './trialsProtocol.js';
 import { JobKindName, RunId, RunInfo, RunName } from './runs.js';
 import type { ApiErrorCode } from './wire.js';
 
@@ -14,10 +16,10 @@ export { RunId, RunInfo, RunState } from './runs.js';
 const RunRef = z.object({ runId: RunId }).strict();
 
 /** The requests of the kinds this contract knows, by kind: checked at the gate; a kind it does not know is checked by its job. */
-export const JOB_REQUESTS: Record<string, z.ZodType> = { [EMBED_KIND]: EmbedRequest };
+export const JOB_REQUESTS: Record<string, z.ZodType> = { [EMBED_KIND]: EmbedRequest, [TRIALS_KIND]: TrialsRequest };
 
 /** The settings a running run of each known kind takes (setPolicy): fields a known kind names are checked at the gate. */
-export const JOB_SETTINGS: Record<string, z.ZodObject> = { [EMBED_KIND]: EmbedSettings };
+export const JOB_SETTINGS: Record<string, z.ZodObject> = { [EMBED_KIND]: EmbedSettings, [TRIALS_KIND]: TrialsSettings };
 
 /** startRun: which kind of job (embed unless named), and that kind's request, flat. */
 export const StartRunArgs = z.object({ kind: JobKindName.default(EMBED_KIND), name: RunName.optional() }).catchall(z.unknown());
@@ -96,6 +98,10 @@ export const CorpusPreview = z.object({
 });
 export type CorpusPreview = z.infer<typeof CorpusPreview>;
 
+/** A data table's columns and first values (or an .npy's shape), for the New sweep form: read by the Python runtime. */
+export const DataInspection = z.object({ path: z.string(), format: z.enum(['npy', 'csv', 'parquet']), rows: z.number().int().nonnegative(), columns: z.array(DataColumn) });
+export type DataInspection = z.infer<typeof DataInspection>;
+
 /** Every call: its arguments and its result. */
 export const CALLS = {
   listRuns: { args: z.object({}).strict(), result: z.array(RunInfo) },
@@ -114,6 +120,10 @@ export const CALLS = {
   chooseInputFile: { args: z.object({}).strict(), result: z.object({ path: z.string().nullable() }) },
   /** The head of an input file (never the whole file): for the New run form's preview and field choice. */
   previewInput: { args: z.object({ path: z.string().min(1, 'choose an input file') }).strict(), result: CorpusPreview },
+  /** The columns of a sweep's data table (trials): for the New sweep form's preview and target choice. */
+  inspectData: { args: z.object({ path: z.string().min(1, 'choose a data file') }).strict(), result: DataInspection },
+  /** Every finished trial of a sweep (trials.jsonl), for its trials table. */
+  runTrials: { args: RunRef, result: TrialsTable },
   /** What the New run form starts from: the demo corpus and the default model. */
   defaults: { args: z.object({}).strict(), result: z.object({ demoCorpus: z.string().nullable(), defaultModel: z.string(), runsDir: z.string(), desktop: z.boolean() }) },
 } as const;

@@ -5,9 +5,10 @@
  * (and `npm run check:schema` keeps in sync).
  */
 import { z } from 'zod';
+import { TrialsCommands, TrialsEvents } from './trialsProtocol.js';
 
-/** 2: the OOM policy travels only in set_policy (no longer in each encode's batching). */
-export const PROTOCOL_VERSION = 2;
+/** 2: the OOM policy travels only in set_policy (no longer in each encode's batching). 3: the trials job's lines (trialsProtocol.ts). */
+export const PROTOCOL_VERSION = 3;
 
 /** The device words a request may use; `cuda:N` names one GPU. */
 export const DeviceKeyword = z.enum(['auto', 'cpu', 'cuda']);
@@ -81,6 +82,7 @@ export const EngineToRuntime = z.discriminatedUnion('type', [
   z.object({ type: z.literal('pause') }),
   z.object({ type: z.literal('resume') }),
   z.object({ type: z.literal('shutdown') }),
+  ...TrialsCommands,
 ]);
 export type EngineToRuntime = z.infer<typeof EngineToRuntime>;
 
@@ -125,6 +127,10 @@ export const RuntimeErrorCode = z.enum([
   'encode_failed',
   'document_too_large',
   'recycle',
+  /** Trials: the data, target or space is unusable (the message names the file, column or key). */
+  'bad_input',
+  /** Trials: training failed (not for lack of memory). */
+  'train_failed',
   'internal',
 ]);
 export type RuntimeErrorCode = z.infer<typeof RuntimeErrorCode>;
@@ -256,6 +262,7 @@ export const RuntimeToEngine = z.discriminatedUnion('type', [
     document: z.object({ chunk: Count, row: Count, tokens: Count }).nullable(),
   }),
   z.object({ type: z.literal('done') }),
+  ...TrialsEvents,
 ]);
 export type RuntimeToEngine = z.infer<typeof RuntimeToEngine>;
 export type RuntimeEvent<T extends RuntimeToEngine['type']> = Extract<RuntimeToEngine, { type: T }>;

@@ -6,6 +6,7 @@
  */
 import type { Command, Option } from 'commander';
 import type { z } from 'zod';
+import type { CallArgs, CallName, CallResult } from '../contract/api.js';
 import type { RunInfo } from '../contract/runs.js';
 import type { BaseRecord, RecordSchema } from '../runs/journal.js';
 import type { RunControl } from '../runs/runControl.js';
@@ -99,6 +100,12 @@ export interface Job<Request = unknown, Settings = unknown, Status extends Statu
   reporter(options: { verbose: boolean; stderr: NodeJS.WriteStream }): JobReporter<Summary, Event>;
   /** The kind's own CLI commands (embed: `headroom embed`, `headroom demo`). */
   addCommands?(program: Command, cli: CliContext): void;
+  /**
+   * The panel calls only this kind answers (contract/api.ts names them; trials: inspectData, runTrials), their
+   * args already checked at the gate. `runDir` is the run's folder for a call that names a run (runId), resolved
+   * inside the runs folder; such a call on a run of another kind is refused before it reaches here.
+   */
+  readonly calls?: { [N in CallName]?: (args: CallArgs<N>, context: { runDir: string | null; runtime: RuntimeOptions }) => Promise<CallResult<N>> | CallResult<N> };
   /** Flags `headroom resume` takes to change the kind's settings (embed: --oom-policy, --ensemble-mode). */
   resumeFlags?: { options: () => Option[]; settings(flags: Record<string, unknown>): Settings };
 }

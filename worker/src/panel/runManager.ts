@@ -13,7 +13,7 @@ import type { RunInfo } from '../contract/runs.js';
 import { asHeadroomError, HeadroomError } from '../errors.js';
 import type { AnyJob, JobEvent } from '../jobs/job.js';
 import { RecordedSession } from '../jobs/recordedSession.js';
-import { findJob, showKind } from '../jobs/registry.js';
+import { findJob, registeredJobs, showKind } from '../jobs/registry.js';
 import { readHistory, type HistoryEntry } from '../runs/history.js';
 import { acquireLock, describeOwner, readLock } from '../runs/lock.js';
 import { runFiles } from '../runs/manifest.js';
@@ -293,6 +293,23 @@ export class RunManager {
     return { freedBytes };
   }
 
+  /** A call only some kinds answer (Job.calls): on a run, its kind's; otherwise the one registered kind that answers it. */
+  private async kindCall<N extends CallName>(name: N, args: CallArgs<N>): Promise<CallResult<N>> {
+    const runtime = { python: this.options.python, env: this.options.env };
+    const runId = (args as { runId?: unknown }).runId;
+    if (typeof runId === 'string') {
+      const dir = this.runDir(runId);
+      const job = this.jobOf(runId);
+      const handler = job.calls?.[name] as ((args: CallArgs<N>, context: { runDir: string | null; runtime: typeof runtime }) => Promise<CallResult<N>>) | undefined;
+      if (!handler) throw new ApiError('bad_args', `${name}: run ${showId(runId)} is a ${showKind(job.kind)} run, which has no ${name}`);
+      return handler(args, { runDir: dir, runtime });
+    }
+    const job = registeredJobs().find((candidate) => candidate.calls?.[name] !== undefined);
+    const handler = job?.calls?.[name] as ((args: CallArgs<N>, context: { runDir: string | null; runtime: typeof runtime }) => Promise<CallResult<N>>) | undefined;
+    if (!handler) throw new ApiError('bad_args', `${name}: no kind of job this Headroom runs answers it`);
+    return handler(args, { runDir: null, runtime });
+  }
+
   listGpus(): CallResult<'listGpus'> {
     return this.monitor.latest();
   }
@@ -326,6 +343,8 @@ export class RunManager {
       defaults: () => this.defaults(),
       chooseInputFile: () => this.options.chooseInputFile?.() ?? { path: null },
       previewInput: async (checked: CallArgs<'previewInput'>) => (await import('../corpus/preview.js')).previewInput(checked),
+      inspectData: (checked: CallArgs<'inspectData'>) => this.kindCall('inspectData', checked),
+      runTrials: (checked: CallArgs<'runTrials'>) => this.kindCall('runTrials', checked),
     };
     return handlers[name](args as never);
   }

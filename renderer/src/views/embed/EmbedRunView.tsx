@@ -118,31 +118,27 @@ function Settings({ run }: { run: EmbedRunInfo }) {
   const off = !connected || !(live || RESUMABLE.has(run.status));
   return (
     <>
-      <Select<OomPolicy>
-        size="xs"
-        w={170}
-        label="OOM policy"
-        data={OomPolicy.options}
-        value={asked.oom ?? oomPolicy}
-        description={pendingNote(asked.oom, oomPolicy, live)}
-        inputWrapperOrder={['label', 'input', 'description']}
-        onChange={(oom) => oom && apply({ oom })}
-        allowDeselect={false}
-        disabled={off}
-      />
-      <Select<EnsembleMode>
-        size="xs"
-        w={170}
-        label="Ensemble mode"
-        data={EnsembleMode.options}
-        value={asked.ensembleMode ?? ensembleMode}
-        description={pendingNote(asked.ensembleMode, ensembleMode, live)}
-        inputWrapperOrder={['label', 'input', 'description']}
-        onChange={(mode) => mode && apply({ ensembleMode: mode })}
-        allowDeselect={false}
-        disabled={off}
-      />
+      <SettingSelect label="OOM policy" options={OomPolicy.options} inForce={oomPolicy} asked={asked.oom} live={live} disabled={off} onChange={(oom) => apply({ oom })} />
+      <SettingSelect label="Ensemble mode" options={EnsembleMode.options} inForce={ensembleMode} asked={asked.ensembleMode} live={live} disabled={off} onChange={(mode) => apply({ ensembleMode: mode })} />
     </>
+  );
+}
+
+/** One setting a run takes while it works: the value asked for (pending until the run confirms it) or the one in force. */
+function SettingSelect<T extends string>({ label, options, inForce, asked, live, disabled, onChange }: { label: string; options: readonly T[]; inForce: T; asked: T | undefined; live: boolean; disabled: boolean; onChange(value: T): void }) {
+  return (
+    <Select<T>
+      size="xs"
+      w={170}
+      label={label}
+      data={options}
+      value={asked ?? inForce}
+      description={pendingNote(asked, inForce, live)}
+      inputWrapperOrder={['label', 'input', 'description']}
+      onChange={(value) => value && onChange(value)}
+      allowDeselect={false}
+      disabled={disabled}
+    />
   );
 }
 

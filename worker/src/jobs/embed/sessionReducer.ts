@@ -42,6 +42,8 @@ const RUNTIME_ERROR_KIND: Record<RuntimeErrorCode, ErrorKind> = {
   document_too_large: 'bad_input',
   encode_failed: 'internal',
   recycle: 'internal',
+  bad_input: 'bad_input',
+  train_failed: 'internal',
   internal: 'internal',
 };
 

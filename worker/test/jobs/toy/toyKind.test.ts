@@ -257,6 +257,6 @@ describe('a run of a kind this Headroom does not know', () => {
     }
     const status = await cli(['status', dir]);
     expect(status.exitCode).toBe(2);
-    expect(status.stderr).toMatch(/is a run of unknown kind "quantum" \(this Headroom runs: embed\)/);
+    expect(status.stderr).toMatch(/is a run of unknown kind "quantum" \(this Headroom runs: embed, trials\)/);
   });
 });

@@ -1,0 +1,49 @@
+/**
+ * Folds a sweep's live events into the panel's cached RunInfo (Job.onEvent), with
+ * no disk read: the engine and concurrency in force, trials done, the best so far,
+ * the phase and progress line (words.ts, as the status words them) and the time
+ * left at this session's rate. Curves, started trials and memory change nothing
+ * listed: they return undefined at once (they are the high-rate events).
+ */
+import type { TrialsEvent, TrialsRunInfo } from '../../contract/jobs/trials.js';
+import type { RunInfo } from '../../contract/runs.js';
+import { OPENING, progressLine, trainingPhase } from './words.js';
+
+/** sessionTrialsStart: complete trials when the session running now began (the status's, kept in the info beside the contract's fields). */
+type Info = RunInfo & Partial<Omit<TrialsRunInfo, 'kind'>> & { sessionTrialsStart?: number | null };
+
+/** Time left at this session's rate: trials done since it began (`startDone`) over the time since. */
+function eta(info: Info, done: number, total: number, startDone: number, now: number): number | null {
+  const since = info.sessionStartedAt ? Date.parse(info.sessionStartedAt) : NaN;
+  if (!Number.isFinite(since) || done <= startDone || now <= since) return info.etaMs ?? null;
+  return Math.round(((total - done) * (now - since)) / (done - startDone));
+}
+
+export function foldTrialsEvent(info: Info, event: TrialsEvent, now = Date.now()): RunInfo | undefined {
+  if (info.trialsTotal === undefined) return undefined; // read from a run folder without the fields: nothing to fold into
+  const total = info.trialsTotal;
+  const done = info.trialsDone ?? 0;
+  const words = (next: Info): Info => ({
+    ...next,
+    phase: next.concurrency ? trainingPhase(next.concurrency, next.trialsDone ?? 0, total) : OPENING,
+    progressLine: progressLine({ done: next.trialsDone ?? 0, total, metric: next.metric ?? null, best: next.best ?? null }),
+  });
+  switch (event.kind) {
+    case 'runtime':
+      return { ...info, phase: OPENING };
+    case 'engine':
+      return words({ ...info, engine: event.engine, concurrency: event.concurrency, device: event.device });
+    case 'concurrency':
+      return words({ ...info, concurrency: event.concurrency });
+    case 'trialDone': {
+      const { result } = event;
+      const held = info.best ?? null;
+      const wins = result.state === 'complete' && result.value !== null && (held === null || result.value > held.value || (result.value === held.value && result.number < held.number));
+      const best = wins ? { number: result.number, value: result.value!, params: result.params } : held;
+      const startDone = info.sessionTrialsStart ?? done;
+      return words({ ...info, trialsDone: event.trialsDone, unitsDone: event.trialsDone, best, etaMs: eta(info, event.trialsDone, total, startDone, now) });
+    }
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,40 @@
+/** A sweep's run.json: the spec in force (task and space resolved by the runtime's check), what the data was, the versions; written once. */
+import { join } from 'node:path';
+import { z } from 'zod';
+import { RunName } from '../../contract/runs.js';
+import { TRIALS_KIND } from '../../contract/jobs/trials.js';
+import { SearchSpace, SweepSpec, TrialsTask } from '../../contract/trialsProtocol.js';
+import { readKindManifest, runFiles } from '../../runs/manifest.js';
+
+export const RUN_FORMAT = 1;
+
+/** A file the sweep reads, as it was when the run was created: a resume with other bytes is refused. */
+export const FileIdentity = z.object({ path: z.string(), bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+export type FileIdentity = z.infer<typeof FileIdentity>;
+
+export const RunManifest = z.object({
+  format: z.literal(RUN_FORMAT),
+  kind: z.literal(TRIALS_KIND),
+  createdAt: z.string(),
+  name: RunName.optional(),
+  /** task and space as the runtime resolved them (never null here), so every session sweeps the same thing. */
+  spec: SweepSpec.extend({ task: TrialsTask, space: SearchSpace }),
+  /** What trials_check found. */
+  checked: z.object({ rows: z.number().int().positive(), features: z.number().int().positive(), metric: z.enum(['r2', 'auc']) }),
+  /** The data file, and the target's when it is a .npy. */
+  files: z.array(FileIdentity).min(1),
+  /** The request as given (the panel shows its settings: auto stays auto). */
+  request: z.object({ engine: z.string(), concurrency: z.union([z.literal('auto'), z.number().int().positive()]) }),
+  versions: z.object({ headroom: z.string(), node: z.string() }),
+});
+export type RunManifest = z.infer<typeof RunManifest>;
+
+export const runPaths = (runDir: string) => ({
+  ...runFiles(runDir),
+  trials: join(runDir, 'trials.jsonl'),
+  study: join(runDir, 'study.db'),
+});
+
+export function readManifest(runDir: string): RunManifest {
+  return readKindManifest(runDir, RunManifest, RUN_FORMAT);
+}

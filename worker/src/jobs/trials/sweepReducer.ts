@@ -1,0 +1,158 @@
+/**
+ * What one runtime session of a sweep does, as a pure reducer (the model is
+ * embed's sessionReducer.ts): `step(state, input)` takes one thing that happened
+ * (the runtime got ready, sent an event, exited) and returns the next state with
+ * the effects to carry out, in order, as plain data. sweepSession.ts does the
+ * I/O. A finished trial is journaled before it is written to trials.jsonl and
+ * before it is shown, and a number the journal has is never journaled again.
+ */
+import type { EngineToRuntime, RuntimeErrorCode, RuntimeToEngine } from '../../contract/protocol.js';
+import type { TrialsEvent } from '../../contract/jobs/trials.js';
+import type { TrialResult } from '../../contract/trialsProtocol.js';
+import { HeadroomError, type ErrorKind } from '../../errors.js';
+import { describeExit, type RuntimeExit } from '../../supervisor/runtimeProcess.js';
+import type { RunManifest } from './manifest.js';
+import type { NewRecord } from './records.js';
+
+/** Only bad input is the user's to fix; every other failure of the runtime is Headroom's. */
+const errorKind = (code: RuntimeErrorCode): ErrorKind => (code === 'bad_input' || code === 'bad_spec' || code === 'bad_device' ? 'bad_input' : 'internal');
+
+export interface SweepConfig {
+  runDir: string;
+  spec: RunManifest['spec'];
+}
+
+export interface SweepState {
+  readonly config: SweepConfig;
+  /** Trial numbers the journal holds as finished (earlier sessions and this one). */
+  readonly finished: ReadonlySet<number>;
+  readonly complete: number;
+}
+
+export type SweepInput =
+  | { kind: 'ready'; ready: Extract<RuntimeToEngine, { type: 'ready' }>; paused: boolean }
+  | { kind: 'event'; event: RuntimeToEngine }
+  | { kind: 'exit'; exit: RuntimeExit; aborted: boolean };
+
+export type SweepEffect =
+  | { kind: 'send'; message: EngineToRuntime }
+  | { kind: 'journal'; record: NewRecord }
+  /** A finished trial, journaled just before: its line of trials.jsonl. */
+  | { kind: 'trial'; result: TrialResult }
+  | { kind: 'report'; event: TrialsEvent }
+  | { kind: 'fail'; error: HeadroomError }
+  /** The sweep is done with exactly the trials asked for: shut the runtime down. */
+  | { kind: 'done' };
+
+export function openSweep(config: SweepConfig, finished: Iterable<TrialResult>): SweepState {
+  const list = [...finished];
+  return { config, finished: new Set(list.map((result) => result.number)), complete: list.filter((result) => result.state === 'complete').length };
+}
+
+export function step(state: SweepState, input: SweepInput): { state: SweepState; effects: SweepEffect[] } {
+  const effects: SweepEffect[] = [];
+  try {
+    return { state: apply(state, input, effects), effects };
+  } catch (error) {
+    if (error instanceof HeadroomError) return { state, effects: [...effects, { kind: 'fail', error }] };
+    throw error;
+  }
+}
+
+function apply(state: SweepState, input: SweepInput, effects: SweepEffect[]): SweepState {
+  const { config } = state;
+  switch (input.kind) {
+    case 'ready': {
+      const { ready } = input;
+      effects.push(
+        { kind: 'journal', record: { type: 'worker_ready', pid: ready.pid, python: ready.python, torch: ready.torch, cuda: ready.cuda } },
+        { kind: 'report', event: { kind: 'runtime', pid: ready.pid, torch: ready.torch, cuda: ready.cuda } },
+      );
+      if (input.paused) effects.push({ kind: 'send', message: { type: 'pause' } });
+      effects.push({ kind: 'send', message: { type: 'sweep', spec: config.spec, runDir: config.runDir, journaled: [...state.finished].sort((a, b) => a - b) } });
+      return state;
+    }
+    case 'exit': {
+      const why = input.aborted ? 'stopped by a signal' : describeExit(input.exit);
+      throw new HeadroomError('interrupted', `run interrupted: ${why}`);
+    }
+    case 'event':
+      return onEvent(state, input.event, effects);
+  }
+}
+
+function onEvent(state: SweepState, event: RuntimeToEngine, effects: SweepEffect[]): SweepState {
+  const total = state.config.spec.trials;
+  switch (event.type) {
+    case 'sweep_opened': {
+      const { type, ...opened } = event;
+      void type;
+      effects.push(
+        { kind: 'journal', record: { type: 'sweep_opened', ...opened } },
+        {
+          kind: 'report',
+          event: { kind: 'engine', engine: opened.engine, why: opened.engineWhy, concurrency: opened.concurrency, memberBytes: opened.memberBytes, roomBytes: opened.roomBytes, device: opened.device, failedStale: opened.failedStale },
+        },
+      );
+      return state;
+    }
+    case 'trial_started':
+      effects.push({ kind: 'report', event: { kind: 'trialStarted', number: event.number, params: event.params, seed: event.seed, members: event.members } });
+      return state;
+    case 'trial_progress':
+      effects.push({ kind: 'report', event: { kind: 'curve', points: event.points } });
+      return state;
+    case 'trial_done': {
+      const { result } = event;
+      if (state.finished.has(result.number)) {
+        // Never trained or counted twice: the journal's record of this number stays the one in force.
+        effects.push({ kind: 'report', event: { kind: 'log', line: `the runtime reported trial ${result.number} again; the journal already holds it (kept as journaled)` } });
+        return state;
+      }
+      const complete = state.complete + (result.state === 'complete' ? 1 : 0);
+      effects.push(
+        { kind: 'journal', record: { type: 'trial_done', result, recovered: event.recovered } },
+        { kind: 'trial', result },
+        { kind: 'report', event: { kind: 'trialDone', result, trialsDone: complete, trialsTotal: total } },
+      );
+      return { ...state, finished: new Set(state.finished).add(result.number), complete };
+    }
+    case 'concurrency': {
+      const { type, ...change } = event;
+      void type;
+      effects.push({ kind: 'journal', record: { type: 'concurrency', ...change } }, { kind: 'report', event: { kind: 'concurrency', ...change } });
+      return state;
+    }
+    case 'trials_oom': {
+      const { type, ...oom } = event;
+      void type;
+      effects.push({ kind: 'journal', record: { type: 'trials_oom', ...oom } }, { kind: 'report', event: { kind: 'oom', ...oom } });
+      return state;
+    }
+    case 'sweep_done':
+      if (state.complete !== total || event.complete !== total) {
+        throw new HeadroomError('internal', `the runtime ended the sweep with ${event.complete} complete trials; the journal holds ${state.complete} of the ${total} asked for`);
+      }
+      effects.push({ kind: 'done' });
+      return state;
+    case 'memory': {
+      const { type, ...memory } = event;
+      void type;
+      effects.push({ kind: 'report', event: { kind: 'memory', ...memory } });
+      return state;
+    }
+    case 'paused':
+    case 'resumed':
+      effects.push({ kind: 'report', event: { kind: event.type } });
+      return state;
+    case 'error':
+      if (event.fatal) throw new HeadroomError(errorKind(event.code), event.message);
+      effects.push({ kind: 'report', event: { kind: 'log', line: `runtime: ${event.message}` } });
+      return state;
+    case 'log':
+      effects.push({ kind: 'report', event: { kind: 'log', line: event.message } });
+      return state;
+    default:
+      return state;
+  }
+}

@@ -1,0 +1,73 @@
+/** `headroom trials` flags to a TrialsRequest: the schema's defaults, absolute paths, the space file, the refusals that need no runtime. */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TRIALS_REQUEST_DEFAULTS } from '../../../src/contract/jobs/trials.js';
+import { requestFromFlags, type TrialsFlags } from '../../../src/jobs/trials/cli.js';
+import { sweepSpec } from '../../../src/jobs/trials/trialsRun.js';
+import { cli, tempDir } from '../../helpers.js';
+import { SPACE } from './fixtures.js';
+
+const flags = (extra: Partial<TrialsFlags> = {}): TrialsFlags => ({ data: 'table.csv', target: 'y', out: 'out', json: false, verbose: false, ...extra });
+
+describe('requestFromFlags', () => {
+  it('leaves every default to the schema and makes paths absolute', () => {
+    const request = requestFromFlags(flags());
+    const { data, target, ...rest } = request;
+    expect(data).toBe(join(process.cwd(), 'table.csv'));
+    expect(target).toBe('y'); // a column stays a column
+    expect(rest).toEqual(TRIALS_REQUEST_DEFAULTS);
+    expect(requestFromFlags(flags({ target: 'y.npy' })).target).toBe(join(process.cwd(), 'y.npy'));
+  });
+
+  it('takes auto or a number of members, and names the flag of a bad value', () => {
+    expect(requestFromFlags(flags({ concurrency: 8 })).concurrency).toBe(8);
+    expect(requestFromFlags(flags({ concurrency: 'auto' })).concurrency).toBe('auto');
+    expect(() => requestFromFlags(flags({ trials: 0 }))).toThrow(/--trials: at least 1 trial/);
+    expect(() => requestFromFlags(flags({ trials: Number.NaN }))).toThrow(/--trials: a whole number of trials/);
+    expect(() => requestFromFlags(flags({ vramLimit: -1 }))).toThrow(/--vram-limit: above 0 GiB/);
+    expect(() => requestFromFlags(flags({ valFraction: 1 }))).toThrow(/--val-fraction: below 1/);
+    expect(() => requestFromFlags(flags({ folds: 1 }))).toThrow(/--folds: at least 2 folds/);
+  });
+
+  it('refuses --folds with --val-fraction', () => {
+    expect(() => requestFromFlags(flags({ folds: 3, valFraction: 0.3 }))).toThrow(/--folds and --val-fraction exclude each other/);
+  });
+
+  it('reads the space file here, naming it when it is missing, not JSON or not a space', () => {
+    const dir = tempDir();
+    const good = join(dir, 'space.json');
+    writeFileSync(good, JSON.stringify(SPACE));
+    const request = requestFromFlags(flags({ space: good }));
+    expect(request.space).toEqual(SPACE);
+    expect(request.spaceSource).toBe(good);
+    expect(() => requestFromFlags(flags({ space: join(dir, 'none.json') }))).toThrow(`space file ${join(dir, 'none.json')} does not exist`);
+    writeFileSync(join(dir, 'bad.json'), '{"lr": ');
+    expect(() => requestFromFlags(flags({ space: join(dir, 'bad.json') }))).toThrow(`space file ${join(dir, 'bad.json')} is not valid JSON`);
+    writeFileSync(join(dir, 'odd.json'), '{"lr": 3}');
+    expect(() => requestFromFlags(flags({ space: join(dir, 'odd.json') }))).toThrow(new RegExp(`space file ${join(dir, 'odd.json')} at lr: `));
+  });
+
+  it('maps auto to null and GiB to bytes for the runtime', () => {
+    const spec = sweepSpec(requestFromFlags(flags({ vramLimit: 1.5, concurrency: 4, engine: 'serial', task: 'binary' })));
+    expect(spec).toMatchObject({ concurrency: 4, engine: 'serial', task: 'binary', vramLimit: Math.round(1.5 * 1024 ** 3), space: null });
+    expect(sweepSpec(requestFromFlags(flags()))).toMatchObject({ concurrency: null, engine: null, task: null, vramLimit: null });
+  });
+});
+
+describe('headroom trials refusals that need no runtime', () => {
+  it('exits 2 with the message and creates no run folder', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'run');
+    const both = await cli(['trials', '--data', join(dir, 't.csv'), '--target', 'y', '--out', out, '--folds', '3', '--val-fraction', '0.3']);
+    expect(both.exitCode).toBe(2);
+    expect(both.stderr).toMatch(/--folds and --val-fraction exclude each other/);
+    const missing = await cli(['trials', '--data', join(dir, 't.csv'), '--target', 'y', '--out', out, '--space', join(dir, 'space.json')]);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain(`space file ${join(dir, 'space.json')} does not exist`);
+    const json = await cli(['trials', '--data', join(dir, 't.csv'), '--target', 'y', '--out', out, '--trials', 'many', '--json']);
+    expect(json.exitCode).toBe(2);
+    expect(JSON.parse(json.stdout.trim())).toMatchObject({ event: 'error', exitCode: 2, message: '--trials: a whole number of trials' });
+    expect(existsSync(out)).toBe(false);
+  });
+});
