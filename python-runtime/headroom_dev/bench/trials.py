@@ -129,7 +129,7 @@ def bench_case(device: str, rows: int, epochs: int, reps: int) -> dict[str, Any]
             if device.startswith("cuda"):
                 torch.cuda.reset_peak_memory_stats(device)
             seconds[name].append(
-                timed(functools.partial(train, data, config(concurrency), _Hooks(specs)), device)
+                timed(functools.partial(train, data, config(concurrency), _Hooks(specs)), device)  # type: ignore[no-untyped-call]
             )
             print(f"rows {rows} {name}: {seconds[name][-1]:.2f} s", file=sys.stderr, flush=True)
             if device.startswith("cuda"):

@@ -99,3 +99,15 @@ MODEL_SOURCES = same_enum(
 PROBE_METHODS = enum("event", "probe", "method")
 OOM_KINDS = enum("event", "oom", "kind")
 OOM_ACTIONS = enum("event", "oom", "action")
+# The trials job's (worker/src/contract/trialsProtocol.ts)
+TRIALS_TASKS = enum("event", "trials_checked", "task")
+TRIALS_METRICS = enum("event", "trials_checked", "metric")
+DATA_FORMATS = enum("event", "data_inspected", "format")
+TRIALS_ENGINES = same_enum(
+    ("event", "sweep_opened", ("engine",)),
+    ("event", "trial_done", ("result", "engine")),
+)
+TRIAL_STATES = enum("event", "trial_done", "result", "state")
+PEAK_SOURCES = enum("event", "trial_done", "result", "peakSource")
+CONCURRENCY_REASONS = enum("event", "concurrency", "reason")
+SAMPLERS = enum("command", "sweep", "spec", "sampler")

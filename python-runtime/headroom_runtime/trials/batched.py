@@ -154,7 +154,7 @@ class _Bucket:
         """One epoch: a full-batch Adam step, then validation. Train and val losses per member."""
         preds = self._forward(fold.x_train, train=True)
         losses = torch.stack([loss_of(task, p, fold.y_train) for p in preds])
-        losses.sum().backward()
+        losses.sum().backward()  # type: ignore[no-untyped-call]
         self.steps = [s + 1 for s in self.steps]
         specs = [m.trial.spec for m in self.members]
         adam_step(

@@ -43,8 +43,13 @@ def data_format(path: Path) -> str:
 
 
 def _exists(path: Path, what: str) -> None:
-    if not path.is_file():
-        raise BadInput(f"{what} file {str(path)!r} does not exist")
+    if path.is_file():
+        return
+    if path.is_dir():
+        raise BadInput(f"{what} file {str(path)!r} is a folder; give a file")
+    if path.exists():  # a FIFO, socket or device: reading it could block or never end
+        raise BadInput(f"{what} file {str(path)!r} is not a regular file")
+    raise BadInput(f"{what} file {str(path)!r} does not exist")
 
 
 def _load_npy(path: Path) -> np.ndarray:
@@ -131,6 +136,8 @@ def load(data: str, target: str, task: Task | None) -> Table:
                 f"{data_path.name}: features must be a 2-D array [rows, features]; "
                 f"its shape is {list(x.shape)}"
             )
+        if x.shape[0] == 0 or x.shape[1] == 0:
+            raise BadInput(f"{data_path.name}: no {'rows' if x.shape[0] == 0 else 'feature columns'}")
         names = tuple(f"x{j}" for j in range(x.shape[1]))
         x = x.astype(np.float64)
         if not target_is_file:
@@ -141,6 +148,8 @@ def load(data: str, target: str, task: Task | None) -> Table:
         frame = _read_table(data_path, fmt)
         columns = [str(c) for c in frame.columns]
         frame.columns = columns
+        if len(frame) == 0:  # a header alone: say so, not that its (empty, object) columns are not numeric
+            raise BadInput(f"{data_path.name}: no rows (columns {_some(columns)})")
         if target_is_file:
             features = columns
         else:
@@ -244,8 +253,22 @@ def prepare(
         def tensor(a: np.ndarray) -> torch.Tensor:
             return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(device)
 
+        # A regression target is standardised too (on the training part): a raw target of 25..346
+        # trained badly and stopped late; metrics are taken back in the target's units (sweep.py).
+        mean, scale = 0.0, 1.0
+        if table.task == "regression":
+            y_train = table.y[train_rows]
+            mean, scale = float(np.mean(y_train)), float(np.std(y_train))
+            scale = scale if scale > 0 else 1.0
         out.append(
-            Fold(tensor(x_train), tensor(table.y[train_rows]), tensor(x_val), tensor(table.y[val_rows]))
+            Fold(
+                tensor(x_train),
+                tensor((table.y[train_rows] - mean) / scale),
+                tensor(x_val),
+                tensor((table.y[val_rows] - mean) / scale),
+                target_mean=mean,
+                target_scale=scale,
+            )
         )
     return TrainData(table.task, tuple(out))
 

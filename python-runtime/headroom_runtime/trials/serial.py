@@ -114,7 +114,7 @@ class SerialMember:
             pred = self.model(self.data.x_train).squeeze(1)
             loss = loss_of(task, pred, self.data.y_train)
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             self.optimizer.step()
         finally:
             back()

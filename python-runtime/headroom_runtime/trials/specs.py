@@ -32,12 +32,15 @@ class TrialSpec:
 
 @dataclass(frozen=True)
 class Fold:
-    """One train/validation split, features standardised with the training part's mean and std."""
+    """One train/validation split, features (and a regression target) standardised with the
+    training part's mean and std: y in the user's units is y * target_scale + target_mean."""
 
     x_train: torch.Tensor  # [n, F] float32
     y_train: torch.Tensor  # [n] float32 (binary: 0.0/1.0)
     x_val: torch.Tensor
     y_val: torch.Tensor
+    target_mean: float = 0.0
+    target_scale: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ def train(data: TrainData, config: TrainConfig, hooks: Hooks) -> None:
     inboxes: list[queue.Queue[TrialRun | None]] = []
 
     def worker(index: int, inbox: queue.Queue[TrialRun | None]) -> None:
-        stream = torch.cuda.Stream(device=config.device)
+        stream = torch.cuda.Stream(device=config.device)  # type: ignore[no-untyped-call]
 
         def between() -> None:
             gate.wait()

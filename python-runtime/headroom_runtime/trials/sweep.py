@@ -35,6 +35,7 @@ from headroom_runtime.trials.space import Space, hidden_layers, parse_space, spa
 from headroom_runtime.trials.specs import (
     EngineName,
     EpochPoint,
+    Fold,
     TrainConfig,
     TrainData,
     TrialOutcome,
@@ -121,6 +122,11 @@ class ProgressSampler:
             self.pending.pop(number, None)
 
 
+def in_target_units(fold: Fold, values: np.ndarray) -> np.ndarray:
+    """A fold's targets or predictions in the target's own units (a regression target trains standardised)."""
+    return np.asarray(values, dtype=np.float64) * fold.target_scale + fold.target_mean
+
+
 class Sweep:
     """The hooks an engine calls; one per `sweep` command."""
 
@@ -153,7 +159,7 @@ class Sweep:
         self.data = data_mod.prepare(
             checked.table, spec["folds"], spec["valFraction"], spec["seed"], device, checked.source
         )
-        self.y_vals = [fold.y_val.cpu().numpy() for fold in self.data.folds]
+        self.y_vals = [in_target_units(fold, fold.y_val.cpu().numpy()) for fold in self.data.folds]
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.study = study_mod.open_study(self.run_dir, spec["sampler"], spec["seed"])
         reconciled = study_mod.reconcile(self.study, self.journaled, spec["seed"], self.space.keys())
@@ -266,7 +272,9 @@ class Sweep:
         number = outcome.spec.number
         trial = self.running.pop(number)
         self.progress_sampler.trial_finished(number)
-        scores = metrics.trial_metrics(self.data.task, self.y_vals, outcome.val_predictions)
+        folds = zip(self.data.folds, outcome.val_predictions, strict=True)
+        predictions = [in_target_units(fold, p) for fold, p in folds]
+        scores = metrics.trial_metrics(self.data.task, self.y_vals, predictions)
         state: Literal["complete", "failed"] = "complete" if scores is not None else "failed"
         objective = metrics.objective_name(self.data.task)
         result: Message = {

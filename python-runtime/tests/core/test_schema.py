@@ -39,6 +39,14 @@ def test_every_enum_of_the_schema_is_read_by_the_runtime_as_the_schema_lists_it(
         schema.PROBE_METHODS,
         schema.OOM_KINDS,
         schema.OOM_ACTIONS,
+        schema.TRIALS_TASKS,
+        schema.TRIALS_METRICS,
+        schema.DATA_FORMATS,
+        schema.TRIALS_ENGINES,
+        schema.TRIAL_STATES,
+        schema.PEAK_SOURCES,
+        schema.CONCURRENCY_REASONS,
+        schema.SAMPLERS,
     }
     assert {tuple(e) for e in enums_in(SCHEMA)} == read
 
@@ -72,3 +80,13 @@ def test_the_schema_file_is_the_one_the_package_ships() -> None:
     assert Path(schema.__file__).parents[1] / schema.SCHEMA_FILE == RUNTIME_DIR / "headroom_runtime" / (
         "protocol.schema.json"
     )
+
+
+def test_the_trials_literals_are_the_schemas() -> None:
+    """specs.py types its task and engine names as Literals (for mypy): they must list the schema's."""
+    from typing import get_args
+
+    from headroom_runtime.trials import specs
+
+    assert get_args(specs.Task) == schema.TRIALS_TASKS
+    assert get_args(specs.EngineName) == schema.TRIALS_ENGINES

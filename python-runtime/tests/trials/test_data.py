@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -169,7 +170,12 @@ def test_standardisation_is_fitted_on_the_training_part_only(tmp_path: Path) -> 
     np.testing.assert_allclose(fold.x_val.numpy()[:, :4], expected_val, rtol=1e-5, atol=1e-5)
     all_mean = raw[:, :4].mean(axis=0)
     assert not np.allclose(mean[:4], all_mean)  # the validation rows would have moved it
-    np.testing.assert_array_equal(fold.y_val.numpy(), loaded.y[val_rows].astype(np.float32))
+    # a regression target is standardised with the training part's mean and std, kept to undo it
+    y_mean, y_std = loaded.y[train_rows].mean(), loaded.y[train_rows].std()
+    assert (fold.target_mean, fold.target_scale) == (float(y_mean), float(y_std))
+    np.testing.assert_allclose(fold.y_train.numpy().mean(), 0, atol=1e-6)
+    expected_y = ((loaded.y[val_rows] - y_mean) / y_std).astype(np.float32)
+    np.testing.assert_array_equal(fold.y_val.numpy(), expected_y)
 
 
 def test_inspect_reads_columns_rows_and_samples(tmp_path: Path) -> None:
@@ -196,3 +202,20 @@ def test_inspect_reads_columns_rows_and_samples(tmp_path: Path) -> None:
     assert npy["columns"][1]["sample"] == [1.0, 4.0, 7.0, 10.0, 13.0]
     with pytest.raises(BadInput, match="does not exist"):
         data.inspect(str(tmp_path / "none.parquet"))
+
+
+def test_a_folder_a_fifo_a_header_alone_and_an_empty_array_are_named(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").mkdir()
+    bad(r"data file .*d\.csv' is a folder", str(tmp_path / "d.csv"), "y", None)
+    fifo = tmp_path / "f.csv"
+    os.mkfifo(fifo)
+    bad(r"data file .*f\.csv' is not a regular file", str(fifo), "y", None)  # refused, never opened
+    with pytest.raises(BadInput, match="is not a regular file"):
+        data.inspect(str(fifo))
+    (tmp_path / "h.csv").write_text("a,b,y\n")
+    bad(r"h\.csv: no rows \(columns 'a', 'b', 'y'\)", str(tmp_path / "h.csv"), "y", None)
+    np.save(tmp_path / "x0.npy", np.zeros((0, 3)))
+    np.save(tmp_path / "y0.npy", np.zeros(0))
+    bad(r"x0\.npy: no rows", str(tmp_path / "x0.npy"), str(tmp_path / "y0.npy"), None)
+    np.save(tmp_path / "xw.npy", np.zeros((5, 0)))
+    bad(r"xw\.npy: no feature columns", str(tmp_path / "xw.npy"), str(tmp_path / "y0.npy"), None)

@@ -1,5 +1,5 @@
 /**
- * `headroom doctor` and the panel's Doctor view: Python, torch, CUDA, GPUs,
+ * `headroom doctor` and the panel's Doctor view: Python, torch, optuna, CUDA, GPUs,
  * nvidia-smi, disk space and the default model, each with what to fix.
  */
 import { statfsSync } from 'node:fs';
@@ -15,6 +15,8 @@ interface PythonFacts {
   python: string;
   torch: string | null;
   sentenceTransformers: string | null;
+  /** The trials job's library (absent from an older runtime's report). */
+  optuna?: string | null;
   cuda: boolean;
   devices: string[];
   defaultModel: string | null;
@@ -44,6 +46,7 @@ export async function runDoctor(options: { runsDir: string; python?: string }): 
   if (facts) {
     checks.push({ name: 'torch', ok: facts.torch !== null, detail: facts.torch ?? 'not importable', fix: facts.torch ? null : setup });
     checks.push({ name: 'sentence-transformers', ok: facts.sentenceTransformers !== null, detail: facts.sentenceTransformers ?? 'not importable', fix: facts.sentenceTransformers ? null : setup });
+    checks.push({ name: 'optuna', ok: Boolean(facts.optuna), detail: facts.optuna ? `${facts.optuna} (trial sweeps)` : 'not importable: `headroom trials` cannot run', fix: facts.optuna ? null : setup });
     checks.push({
       name: 'CUDA',
       ok: facts.cuda,

@@ -10,8 +10,8 @@ describe('headroom doctor', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as { checks: { name: string; ok: boolean; fix: string | null }[] };
     const byName = Object.fromEntries(report.checks.map((check) => [check.name, check]));
-    expect(Object.keys(byName)).toEqual(['Python', 'torch', 'sentence-transformers', 'CUDA', 'Default model', 'nvidia-smi', 'Disk space']);
-    expect(byName.Python!.ok && byName.torch!.ok && byName['Default model']!.ok).toBe(true);
+    expect(Object.keys(byName)).toEqual(['Python', 'torch', 'sentence-transformers', 'optuna', 'CUDA', 'Default model', 'nvidia-smi', 'Disk space']);
+    expect(byName.Python!.ok && byName.torch!.ok && byName.optuna!.ok && byName['Default model']!.ok).toBe(true);
     for (const check of report.checks) expect(check.ok || (check.fix !== null && check.fix.length > 10)).toBe(true);
   });
 });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { TRIALS_REQUEST_DEFAULTS, TrialsRequest, type TrialsRequestParsed } from '../../contract/jobs/trials.js';
-import { SearchSpace, TrialsEngineName, TrialsSampler, TrialsTask } from '../../contract/trialsProtocol.js';
+import { SearchSpace, TrialParams, TrialsEngineName, TrialsSampler, TrialsTask } from '../../contract/trialsProtocol.js';
 import { HeadroomError } from '../../errors.js';
 import type { CliContext, Job } from '../job.js';
 
@@ -63,6 +63,11 @@ export function readSpaceFile(file: string): { space: SearchSpace; spaceSource: 
       'bad_input',
       `space file ${path}${where}: ${issue.message}; a space maps each parameter to an Optuna distribution, e.g. {"lr": {"name": "FloatDistribution", "attributes": {"low": 0.0001, "high": 0.01, "log": true}}}`,
     );
+  }
+  // A key the parse drops (JSON's own "__proto__") would be ignored silently: it is an unknown key like any other.
+  const dropped = Object.keys(raw as object).find((key) => !Object.hasOwn(parsed.data, key));
+  if (dropped !== undefined) {
+    throw new HeadroomError('bad_input', `${path}: unknown key '${dropped}'; the known keys are ${Object.keys(TrialParams.shape).join(', ')}`);
   }
   return { space: parsed.data, spaceSource: path };
 }

@@ -80,9 +80,28 @@ async function identify(path: string): Promise<FileIdentity> {
   }
 }
 
+const CREATION_TEMPORARY = /^run\.json\.tmp-(\d+)$/;
+
+const processGone = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+};
+
+/** A `headroom trials` killed while it wrote run.json leaves only run.json.tmp-<pid>: of a process that is gone, it is no run. */
+function creationDebris(runDir: string): string[] {
+  return readdirSync(runDir).filter((name) => {
+    const pid = CREATION_TEMPORARY.exec(name)?.[1];
+    return pid !== undefined && Number(pid) !== process.pid && processGone(Number(pid)) && lstatSync(join(runDir, name)).isFile();
+  });
+}
+
 function refuseUsedFolder(runDir: string, given: string): void {
   if (existsSync(runPaths(runDir).manifest)) throw new HeadroomError('usage', `${runDir} already holds a run: continue it with \`headroom resume ${given}\` or choose another --out`);
-  if (existsSync(runDir) && (!lstatSync(runDir).isDirectory() || readdirSync(runDir).length > 0)) {
+  if (existsSync(runDir) && (!lstatSync(runDir).isDirectory() || readdirSync(runDir).length > creationDebris(runDir).length)) {
     throw new HeadroomError('usage', `${runDir} exists and is not an empty folder; choose a new or empty folder for --out`);
   }
 }
@@ -102,6 +121,7 @@ export async function createTrialsRun(requestArg: unknown, outDir: string, runti
   const created = !existsSync(runDir);
   mkdirSync(runDir, { recursive: true });
   try {
+    for (const name of creationDebris(runDir)) rmSync(join(runDir, name), { force: true });
     const manifest: RunManifest = {
       format: RUN_FORMAT,
       kind: TRIALS_KIND,

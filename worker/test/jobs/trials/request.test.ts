@@ -46,6 +46,11 @@ describe('requestFromFlags', () => {
     expect(() => requestFromFlags(flags({ space: join(dir, 'bad.json') }))).toThrow(`space file ${join(dir, 'bad.json')} is not valid JSON`);
     writeFileSync(join(dir, 'odd.json'), '{"lr": 3}');
     expect(() => requestFromFlags(flags({ space: join(dir, 'odd.json') }))).toThrow(new RegExp(`space file ${join(dir, 'odd.json')} at lr: `));
+    // JSON's own "__proto__" key: the parse drops it, so it would be ignored without a word (an unknown key like any other)
+    writeFileSync(join(dir, 'proto.json'), `{"__proto__": ${JSON.stringify(SPACE.lr)}, "lr": ${JSON.stringify(SPACE.lr)}}`);
+    expect(() => requestFromFlags(flags({ space: join(dir, 'proto.json') }))).toThrow(
+      `${join(dir, 'proto.json')}: unknown key '__proto__'; the known keys are hidden, lr, weight_decay, dropout`,
+    );
   });
 
   it('maps auto to null and GiB to bytes for the runtime', () => {

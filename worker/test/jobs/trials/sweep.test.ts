@@ -2,7 +2,8 @@
  * `headroom trials` with real runtimes on a tiny CSV: a sweep finishes with trials.jsonl equal to the journal and
  * status naming the best; every bad input exits 2 naming the file, column or key, before any run folder exists.
  */
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrialsRequest } from '../../../src/contract/jobs/trials.js';
@@ -36,6 +37,28 @@ describe.skipIf(!ready)('a sweep from the CLI', () => {
     const again = await cli(['resume', out]);
     expect(again.exitCode, again.stderr).toBe(0); // a done sweep is done: nothing retrained
     expect(trialRecords(out)).toHaveLength(6);
+  });
+});
+
+describe.skipIf(!ready)('a folder a killed `headroom trials` left while it wrote run.json', () => {
+  it('is taken for --out when its writer is gone (its run.json.tmp-<pid> removed), refused while it lives', async () => {
+    const dir = tempDir();
+    const table = writeCsv(join(dir, 'table.csv'), tableRows(60));
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!; // exited: its pid names no process now
+    const out = join(dir, 'killed');
+    mkdirSync(out);
+    writeFileSync(join(out, `run.json.tmp-${gone}`), '{"format": 3, "ki');
+    const args = ['--data', table, '--target', 'y', '--trials', '1', '--epochs', '2', '--device', 'cpu'];
+    const result = await cli(['trials', ...args, '--out', out]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(readdirSync(out)).not.toContain(`run.json.tmp-${gone}`);
+    expect(trialRecords(out)).toHaveLength(1);
+    const busy = join(dir, 'busy');
+    mkdirSync(busy);
+    writeFileSync(join(busy, `run.json.tmp-${process.pid}`), ''); // a live writer (this test): not debris
+    const refused = await cli(['trials', ...args, '--out', busy]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain('exists and is not an empty folder');
   });
 });
 
