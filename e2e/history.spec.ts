@@ -43,7 +43,8 @@ test('reload, a killed server, reconnect, resume: the run view keeps the whole s
   await page.getByLabel('Chunk size (documents)').fill('60');
   await page.getByRole('button', { name: 'Start run' }).click();
   const status = page.getByRole('status', { name: 'Run status' });
-  await expect(status).toHaveText('running');
+  // Creating the run starts a runtime to check the model: on a loaded 2-core machine that took over 30 s once.
+  await expect(status).toHaveText('running', { timeout: 120_000 });
   const batch = page.getByRole('img', { name: 'Batch size' });
   const vram = page.getByRole('img', { name: 'VRAM' });
   await expect.poll(() => points(batch), { timeout: 180_000 }).toBeGreaterThan(6);

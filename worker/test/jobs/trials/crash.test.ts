@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TrialResult } from '../../../src/contract/trialsProtocol.js';
 import { cli, isAlive, runtimePid, seededRandom, startCli, tempDir, waitFor } from '../../helpers.js';
-import { journalOf, studyTrials, tableRows, trialRecords, trialsFile, trialsRuntimeReady, writeCsv, writeSpace } from './data.js';
+import { journalOf, studyTrials, tableRows, trialRecords, trialsFile, writeCsv, writeSpace } from './data.js';
 
 const KILLS = 10;
 const SEED = Number(process.env.HEADROOM_TEST_SEED ?? 20261201);
@@ -21,7 +21,7 @@ const args = (table: string, space: string, out: string, trials: number): string
 
 const sessions = (out: string): number => journalOf(out).filter((record) => record.type === 'session_started').length;
 
-describe.skipIf(!trialsRuntimeReady())('SIGKILL during a sweep', () => {
+describe('SIGKILL during a sweep', () => {
   let dir: string;
   let table: string;
   let space: string;

@@ -8,8 +8,6 @@ import { JournalRecord } from '../../../src/jobs/trials/records.js';
 import type { TrialResult } from '../../../src/contract/trialsProtocol.js';
 import { seededRandom } from '../../helpers.js';
 
-/** Whether the Python runtime registers the trials job (python-runtime/headroom_runtime/jobs.py). */
-export const trialsRuntimeReady = (): boolean => /\btrials\.JOB\b/.test(readFileSync(join(RUNTIME_DIR, 'headroom_runtime', 'jobs.py'), 'utf8'));
 
 /** Small hidden shapes and few epochs keep a trial to a fraction of a second. */
 export const SMALL_SPACE = {

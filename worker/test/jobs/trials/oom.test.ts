@@ -2,12 +2,12 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, tempDir } from '../../helpers.js';
-import { journalOf, tableRows, trialRecords, trialsRuntimeReady, writeCsv, writeSpace } from './data.js';
+import { journalOf, tableRows, trialRecords, writeCsv, writeSpace } from './data.js';
 
 const args = (table: string, space: string, out: string): string[] =>
   ['trials', '--data', table, '--target', 'y', '--space', space, '--out', out, '--trials', '8', '--epochs', '15', '--patience', '0', '--sampler', 'random', '--seed', '4', '--engine', 'batched', '--concurrency', '8', '--device', 'cpu'];
 
-describe.skipIf(!trialsRuntimeReady())('out of memory in a batch', () => {
+describe('out of memory in a batch', () => {
   it('halves the concurrency, restarts the unfinished trials with their seeds, and ends with the clean run\'s results', async () => {
     const dir = tempDir();
     const table = writeCsv(join(dir, 'table.csv'), tableRows(200, 5));

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../../src/contract/api.js';
 import { RunManager } from '../../../src/panel/runManager.js';
 import { tempDir } from '../../helpers.js';
-import { tableRows, trialsRuntimeReady, writeCsv } from './data.js';
+import { tableRows, writeCsv } from './data.js';
 import { trial, writeRun } from './fixtures.js';
 
 describe('trials panel calls', () => {
@@ -29,7 +29,7 @@ describe('trials panel calls', () => {
     await expect(manager.call('runTrials', { runId: 'nope' })).rejects.toMatchObject({ code: 'not_found' });
   });
 
-  it.skipIf(!trialsRuntimeReady())('inspectData asks the runtime for the columns; a missing file is bad_input naming it', async () => {
+  it('inspectData asks the runtime for the columns; a missing file is bad_input naming it', async () => {
     const table = writeCsv(join(tempDir(), 'preview.csv'), tableRows(50));
     const inspection = (await manager.call('inspectData', { path: table })) as { format: string; rows: number; columns: { name: string }[] };
     expect(inspection).toMatchObject({ format: 'csv', rows: 50 });

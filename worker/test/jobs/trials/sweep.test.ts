@@ -10,12 +10,11 @@ import { TrialsRequest } from '../../../src/contract/jobs/trials.js';
 import { sweepSpec } from '../../../src/jobs/trials/trialsRun.js';
 import { RuntimeProcess } from '../../../src/supervisor/runtimeProcess.js';
 import { cli, tempDir } from '../../helpers.js';
-import { journalOf, studyTrials, tableRows, trialRecords, trialsFile, trialsRuntimeReady, writeCsv, writeNpy, writeSpace } from './data.js';
+import { journalOf, studyTrials, tableRows, trialRecords, trialsFile, writeCsv, writeNpy, writeSpace } from './data.js';
 
-const ready = trialsRuntimeReady();
 const SWEEP = ['--trials', '6', '--epochs', '20', '--patience', '5', '--sampler', 'random', '--seed', '1', '--engine', 'batched', '--concurrency', '4', '--device', 'cpu'];
 
-describe.skipIf(!ready)('a sweep from the CLI', () => {
+describe('a sweep from the CLI', () => {
   it('finishes: trials.jsonl holds exactly the journal\'s trials, the study agrees, status names the best', async () => {
     const dir = tempDir();
     const table = writeCsv(join(dir, 'table.csv'), tableRows(300));
@@ -40,7 +39,7 @@ describe.skipIf(!ready)('a sweep from the CLI', () => {
   });
 });
 
-describe.skipIf(!ready)('a folder a killed `headroom trials` left while it wrote run.json', () => {
+describe('a folder a killed `headroom trials` left while it wrote run.json', () => {
   it('is taken for --out when its writer is gone (its run.json.tmp-<pid> removed), refused while it lives', async () => {
     const dir = tempDir();
     const table = writeCsv(join(dir, 'table.csv'), tableRows(60));
@@ -62,7 +61,7 @@ describe.skipIf(!ready)('a folder a killed `headroom trials` left while it wrote
   });
 });
 
-describe.skipIf(!ready)('bad input', () => {
+describe('bad input', () => {
   let dir: string;
   let runtime: RuntimeProcess;
   const rows = tableRows(200);
@@ -134,8 +133,4 @@ describe.skipIf(!ready)('bad input', () => {
       expect(existsSync(join(dir, `out-${i}`))).toBe(false);
     });
   });
-});
-
-describe.skipIf(ready)('sweeps with a real runtime', () => {
-  it.skip('skipped: the Python runtime does not register the trials job yet (python-runtime/headroom_runtime/jobs.py)', () => undefined);
 });
