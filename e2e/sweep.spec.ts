@@ -5,6 +5,10 @@
  * watch "Trial progress" and the loss curves gain points, pause (no curve point while
  * paused), resume, SIGKILL the runtime (its pid from the `runtime` event in the log),
  * "Resume run", done; the trials table holds what trials.jsonl holds, sorted by a click.
+ * Issue 13: a comparison of the four families (NN, XGBoost, LightGBM, CatBoost) from the
+ * same form, on tiny spaces: a refusal of a tree space placed by its row, the comparison
+ * ranking the families as trials.jsonl does, "Trial progress" with a series per family,
+ * the tree workers, and the table = trials.jsonl by family and number, at 1024 px too.
  * Screenshots land in e2e/screenshots/sweep-*.png.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -172,4 +176,112 @@ test('a sweep from the form: trial progress and loss curves, pause, resume, a ki
   await expect(listed).toContainText('sweep of y in table.csv');
   await expect(listed).toContainText(`${TRIALS} of ${TRIALS} trials`);
   await shot(page, '8-runs');
+});
+
+test('a comparison of four families from the form: ranked, a series per family, the tree workers, the table = trials.jsonl', async ({ page }) => {
+  const PER_FAMILY = 3;
+  const FAMILIES = ['nn', 'xgboost', 'lightgbm', 'catboost'] as const;
+  const before = new Set(readdirSync(runsDir));
+  await page.goto(served!.url);
+  await expect(page.getByText('connected')).toBeVisible();
+  await page.getByRole('button', { name: 'New run', exact: true }).first().click();
+  await page.getByText('Sweep hyperparameters', { exact: true }).click();
+  await page.getByLabel('Data file').fill(table);
+  await expect(page.getByText(`${ROWS} rows × 6 columns`)).toBeVisible({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Use column "y" as the target' }).click();
+
+  // NN is checked by default; the tree families are added, each with its default space shown.
+  await expect(page.getByRole('checkbox', { name: /^NN/ })).toBeChecked();
+  for (const name of ['XGBoost', 'LightGBM', 'CatBoost']) await page.getByRole('checkbox', { name, exact: true }).check();
+  for (const name of ['NN', 'XGBoost', 'LightGBM', 'CatBoost']) await expect(page.getByRole('table', { name: `Search space of ${name}` })).toBeVisible();
+  await expect(page.getByLabel('XGBoost n_estimators to')).toHaveValue('1000');
+  await page.getByLabel('Trials', { exact: true }).fill(String(PER_FAMILY));
+  await page.getByLabel('Epochs', { exact: true }).fill('20');
+  await page.getByLabel('Patience (epochs)').fill('0');
+  await page.getByLabel('Hidden layer shapes').fill('8');
+  for (const [family, key] of [
+    ['XGBoost', 'n_estimators'],
+    ['LightGBM', 'n_estimators'],
+    ['CatBoost', 'iterations'],
+  ] as const) {
+    await page.getByLabel(`${family} ${key} from`).fill('5');
+    await page.getByLabel(`${family} ${key} to`).fill('10');
+  }
+  await page.getByLabel('Tree workers mode').getByText('fixed', { exact: true }).click();
+  await page.getByLabel('Workers', { exact: true }).fill('2');
+  await page.getByLabel('Name', { exact: true }).fill('e2e comparison');
+
+  // A tree space out of the runtime's range: its refusal in the form, by the row it names.
+  await page.getByLabel('XGBoost subsample to').fill('1.5');
+  await page.getByRole('button', { name: 'Start sweep' }).click();
+  const spaceOfXgb = page.getByRole('table', { name: 'Search space of XGBoost' });
+  await expect(spaceOfXgb.getByText(/subsample.*out of range/)).toBeVisible({ timeout: 60_000 });
+  expect(readdirSync(runsDir).filter((d) => !before.has(d))).toEqual([]); // nothing created
+  await page.getByLabel('XGBoost subsample to').fill('1');
+  await shot(page, '9-form-families');
+  expect(await violations(page)).toEqual([]);
+  await page.getByRole('button', { name: 'Start sweep' }).click();
+
+  const status = page.getByRole('status', { name: 'Run status' });
+  await expect(status).toHaveText(/running|done/, { timeout: 60_000 });
+  const comparison = page.getByLabel('Comparison');
+  await expect(comparison).toBeVisible();
+  await expect(page.getByLabel('Tree workers')).toBeVisible({ timeout: 240_000 });
+  await shot(page, '10-families-running');
+  await expect(status).toHaveText('done', { timeout: 360_000 });
+
+  // What trials.jsonl holds, family by family.
+  const [runId] = readdirSync(runsDir).filter((d) => !before.has(d));
+  const lines = readFileSync(join(runsDir, runId!, 'trials.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { family: string; number: number; state: string; value: number | null });
+  for (const family of FAMILIES) expect(lines.filter((t) => t.family === family && t.state === 'complete')).toHaveLength(PER_FAMILY);
+  const bestOf = (family: string): number => Math.max(...lines.filter((t) => t.family === family && t.value !== null).map((t) => t.value!));
+  const ranked = [...FAMILIES].sort((a, b) => bestOf(b) - bestOf(a));
+
+  // The comparison ranks the families as their best values do, each with its best value.
+  const rows = comparison.locator('tbody tr[data-family]');
+  await expect(rows).toHaveCount(FAMILIES.length);
+  await expect.poll(async () => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-family')))).toEqual(ranked);
+  for (const [i, family] of ranked.entries()) {
+    const row = comparison.locator(`tr[data-family="${family}"]`);
+    await expect(row).toHaveAttribute('data-rank', String(i + 1));
+    await expect(row).toContainText(bestOf(family).toFixed(4));
+    await expect(row).toContainText(`${PER_FAMILY} of ${PER_FAMILY}`);
+  }
+
+  // "Trial progress": a series per family, every finished trial a point.
+  const progress = page.getByRole('img', { name: 'Trial progress' });
+  await expect(progress).toHaveAttribute('data-series', String(FAMILIES.length));
+  await expect(progress).toHaveAttribute('data-families', FAMILIES.join(','));
+  await expect(progress).toHaveAttribute('data-points', String(lines.filter((t) => t.value !== null).length));
+  await expect(page.getByLabel('Tree workers').locator('[data-workers="2"]')).toHaveCount(3);
+
+  // The table holds what trials.jsonl holds, by family and number.
+  const tableRows = page.getByRole('table', { name: 'Trials' }).locator('tbody tr');
+  await expect(tableRows).toHaveCount(lines.length);
+  for (const trial of lines) {
+    const row = page.locator(`table[aria-label="Trials"] tr[data-family="${trial.family}"][data-trial="${trial.number}"]`);
+    await expect(row).toHaveCount(1);
+    await expect(row).toContainText(trial.state);
+    if (trial.value !== null) await expect(row).toContainText(trial.value.toFixed(4));
+  }
+  // Filtered to one family: its rows alone, its params a column each.
+  await page.getByRole('combobox', { name: 'Family' }).click();
+  await page.getByRole('option', { name: 'CatBoost' }).click();
+  await expect(tableRows).toHaveCount(lines.filter((t) => t.family === 'catboost').length);
+  await expect(page.getByRole('button', { name: 'Sort by iterations' })).toBeVisible();
+  await page.getByRole('combobox', { name: 'Family' }).click();
+  await page.getByRole('option', { name: 'all families' }).click();
+  await expect(tableRows).toHaveCount(lines.length);
+
+  await shot(page, '11-families-done');
+  expect(await violations(page)).toEqual([]);
+  await page.setViewportSize({ width: 1024, height: 800 });
+  await shot(page, '12-families-1024');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot(page, '13-families-1024-dark');
+  expect(await violations(page)).toEqual([]);
+  await page.emulateMedia({ colorScheme: 'light' });
 });

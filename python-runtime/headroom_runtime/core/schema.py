@@ -56,6 +56,10 @@ def _field(node: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
 def enum(direction: Direction, message: str, *path: str) -> tuple[str, ...]:
     """The enum at ``path`` inside ``message`` (array items are stepped through)."""
     node = _field(messages(direction)[message], path)
+    if "items" in node and "enum" not in node:  # a list of the enum's values
+        node = node["items"]
+    if "enum" not in node:  # a nullable enum: anyOf [{enum}, {type: null}]
+        node = next((n for n in node.get("anyOf", ()) if "enum" in n), node)
     if "enum" not in node:
         raise SchemaMismatch(f"{direction} {message!r} field {'.'.join(path)} is not an enum")
     return tuple(node["enum"])
@@ -103,10 +107,23 @@ OOM_ACTIONS = enum("event", "oom", "action")
 TRIALS_TASKS = enum("event", "trials_checked", "task")
 TRIALS_METRICS = enum("event", "trials_checked", "metric")
 DATA_FORMATS = enum("event", "data_inspected", "format")
-TRIALS_ENGINES = same_enum(
+TRIALS_ENGINES = enum("command", "sweep", "spec", "engine")
+TRIAL_RUNNERS = same_enum(
     ("event", "sweep_opened", ("engine",)),
     ("event", "trial_done", ("result", "engine")),
 )
+TRIALS_FAMILIES = same_enum(
+    ("event", "sweep_opened", ("family",)),
+    ("event", "trial_started", ("family",)),
+    ("event", "trial_done", ("result", "family")),
+    ("event", "tree_worker", ("family",)),
+    ("event", "tree_oom", ("family",)),
+    ("event", "family_done", ("family",)),
+    ("command", "sweep", ("spec", "families")),
+    ("command", "sweep", ("journaled", "family")),
+)
+TREE_WORKER_REASONS = enum("event", "tree_worker", "reason")
+TREE_OOM_ACTIONS = enum("event", "tree_oom", "action")
 TRIAL_STATES = enum("event", "trial_done", "result", "state")
 PEAK_SOURCES = enum("event", "trial_done", "result", "peakSource")
 CONCURRENCY_REASONS = enum("event", "concurrency", "reason")

@@ -24,9 +24,13 @@ def create(context: Context) -> TrialsJob:
 
 def doctor_facts(report: Message) -> None:
     report.setdefault("optuna", None)
+    report.setdefault("treeLibraries", None)
     import optuna
 
     report["optuna"] = optuna.__version__
+    from headroom_runtime.trials.trees.families import tree_doctor_facts
+
+    tree_doctor_facts(report)  # each tree library's version, GPU build and fix; never raises
 
 
 JOB = JobEntry("trials", create, doctor=doctor_facts)

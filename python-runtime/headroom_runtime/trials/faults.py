@@ -3,6 +3,16 @@
 HEADROOM_FAULT_OOM_MEMBERS=N   the batched engine raises the GPU's OOM error
                                (torch.OutOfMemoryError, alias torch.cuda.OutOfMemoryError)
                                whenever one epoch step holds more than N members
+
+Tree workers (trials/trees/):
+HEADROOM_FAKE_GPUS=0,1         a fake GPU list: tree workers are planned and pinned as if these
+                               GPUs existed (CUDA_VISIBLE_DEVICES "0", "1"), and train on the CPU
+HEADROOM_FAULT_TREE_OOM=N      the pool sends the first N trial attempts on GPU slots (real or
+                               fake) with faultOom: the worker raises its library's own OOM
+                               error, which goes through the real classifier
+HEADROOM_FAULT_TREE_SLOW_MS=M  a worker sleeps M ms before each fit (so a test can kill it mid-trial)
+HEADROOM_FAULT_TREE_LEAK_MB=N  a worker keeps N MB per trial (a leaking worker; with a low
+                               HEADROOM_TREE_RECYCLE_MB, default 1024, it is recycled)
 """
 
 from __future__ import annotations

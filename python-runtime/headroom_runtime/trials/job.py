@@ -31,4 +31,7 @@ class TrialsJob:
         self.context.send(data.inspect(command["path"]))
 
     def sweep(self, command: Message) -> None:
-        Sweep(self.context, command["spec"], Path(command["runDir"]), set(command["journaled"])).run()
+        journaled: dict[str, set[int]] = {}
+        for key in command["journaled"]:
+            journaled.setdefault(key["family"], set()).add(key["number"])
+        Sweep(self.context, command["spec"], Path(command["runDir"]), journaled).run()

@@ -9,10 +9,12 @@ the sweep nothing of how members are stacked.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # annotations only: a tree worker imports this module and never needs torch
+    import torch
 
 Task = Literal["regression", "binary"]
 EngineName = Literal["batched", "serial", "streams"]

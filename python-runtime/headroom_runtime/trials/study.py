@@ -21,13 +21,13 @@ from optuna.samplers import BaseSampler, RandomSampler, TPESampler
 from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
-STUDY_NAME = "nn"
 STUDY_FILE = "study.db"
 CONNECT_TIMEOUT_S = 60  # SQLite's busy timeout: a reader (optuna-dashboard) never makes us fail
 SEED_FACTOR = 1_000_003
 INTERRUPTED = "interrupted: the sweep stopped before this trial finished"
 # TrialResult's fields kept as user_attrs (number, params and value are the trial's own)
 RESULT_ATTRS = (
+    "family",
     "state",
     "seed",
     "metrics",
@@ -37,8 +37,11 @@ RESULT_ATTRS = (
     "peakBytes",
     "peakSource",
     "engine",
+    "device",
     "message",
 )
+# Attributes a study written before families existed lacks: (key, what it was then)
+_OLDER_ATTRS = {"family": "nn", "device": None}
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # stderr stays for our logs
 
@@ -102,17 +105,18 @@ def open_storage(run_dir: Path) -> RDBStorage:
     return storage
 
 
-def open_study(run_dir: Path, sampler: str, seed: int) -> optuna.Study:
+def open_study(run_dir: Path, sampler: str, seed: int, family: str = "nn") -> optuna.Study:
+    """The family's study (named by the family: "nn", "xgboost", ...) in the run's study.db."""
     storage = open_storage(run_dir)
     asked = 0
     try:
-        existing = optuna.load_study(study_name=STUDY_NAME, storage=storage)
+        existing = optuna.load_study(study_name=family, storage=storage)
         asked = len(existing.get_trials(deepcopy=False, states=None))
     except KeyError:
         pass
     return optuna.create_study(
         storage=storage,
-        study_name=STUDY_NAME,
+        study_name=family,
         direction="maximize",
         load_if_exists=True,
         sampler=make_sampler(sampler, seed, asked),
@@ -124,7 +128,7 @@ def result_of(trial: FrozenTrial) -> dict[str, Any]:
     attrs = trial.user_attrs
     result: dict[str, Any] = {"number": trial.number, "params": dict(trial.params), "value": trial.value}
     for key in RESULT_ATTRS:
-        result[key] = attrs[key]
+        result[key] = attrs[key] if key in attrs or key not in _OLDER_ATTRS else _OLDER_ATTRS[key]
     return result
 
 
@@ -136,14 +140,18 @@ class Reconciled:
 
 
 def reconcile(
-    study: optuna.Study, journaled: set[int], run_seed: int, space_keys: Collection[str]
+    study: optuna.Study,
+    journaled: set[int],
+    run_seed: int,
+    space_keys: Collection[str],
+    family: str = "nn",
 ) -> Reconciled:
     out = Reconciled()
     for trial in study.get_trials(deepcopy=False):
         if trial.state == TrialState.COMPLETE:
             out.complete += 1
             if trial.number not in journaled:
-                out.recovered.append(result_of(trial))
+                out.recovered.append({**result_of(trial), "family": family})
         elif trial.state == TrialState.RUNNING:
             seed = int(trial.user_attrs.get("seed", trial_seed(run_seed, trial.number)))
             study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", INTERRUPTED)

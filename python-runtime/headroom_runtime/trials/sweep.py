@@ -1,6 +1,10 @@
-"""One sweep: the data and space checked, the study opened and reconciled, then an
-engine trains trials that this module asks of Optuna (the `Hooks` of specs.py) until
-exactly `spec.trials` are COMPLETE in the study.
+"""One sweep: the data and spaces checked, then each family in the spec's order: its
+study opened and reconciled, then an NN engine (the `Hooks` of specs.py, here) or the
+family's tree workers (tree_family.py) train trials asked of Optuna until exactly
+`spec.trials` are COMPLETE in that family's study.
+
+Families run one after the other: each gets the whole machine (all cores, or the
+GPUs), so its time per trial is its own and no family slows another's trials.
 
 Order of a finished trial: metrics, user_attrs and `tell` in the study, THEN
 `trial_done` (the journal may lag the study after a crash, never lead it). Loss
@@ -19,19 +23,18 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import optuna
 from optuna.distributions import CategoricalDistribution
-from optuna.trial import TrialState
 
 from headroom_runtime.core.job import Context
 from headroom_runtime.core.memory import apply_vram_limit
 from headroom_runtime.core.protocol import Message
 from headroom_runtime.trials import data as data_mod
 from headroom_runtime.trials import metrics
-from headroom_runtime.trials import study as study_mod
 from headroom_runtime.trials.engines import choose_engine, engine_train
 from headroom_runtime.trials.errors import BadInput, TrainFailed
-from headroom_runtime.trials.space import Space, hidden_layers, parse_space, space_json, trial_spec
+from headroom_runtime.trials.family_spaces import Spaces, parse_spaces, require_libraries, spaces_json
+from headroom_runtime.trials.family_study import FamilyStudy
+from headroom_runtime.trials.space import hidden_layers, trial_spec
 from headroom_runtime.trials.specs import (
     EngineName,
     EpochPoint,
@@ -51,23 +54,27 @@ class Checked:
     """What trials_check and sweep both start from."""
 
     table: data_mod.Table
-    space: Space
+    spaces: Spaces
     source: str  # the data file's name, for messages
 
 
 def check(spec: Message) -> Checked:
-    """The data, target and space, loaded and checked; the split too (too few rows is an error)."""
-    if spec["engine"] == "streams":
-        from headroom_runtime.core.devices import resolve_device
+    """The data, target, families and spaces, loaded and checked; the split too (too few rows is an error)."""
+    from headroom_runtime.core.devices import resolve_device
+
+    families = list(spec["families"])
+    if spec["engine"] == "streams" and "nn" in families:
         from headroom_runtime.trials.streams import NEEDS_CUDA
 
         device = resolve_device(spec["device"])
         if not device.startswith("cuda"):
             raise BadInput(NEEDS_CUDA.format(device=device))
+    if families != ["nn"]:
+        require_libraries(families, resolve_device(spec["device"]))
     table = data_mod.load(spec["data"], spec["target"], spec["task"])
     source = Path(spec["data"]).name
     data_mod.split_indices(table, spec["folds"], spec["valFraction"], spec["seed"], source)
-    return Checked(table, parse_space(spec["space"], spec["spaceSource"]), source)
+    return Checked(table, parse_spaces(families, spec["space"], spec["spaceSource"]), source)
 
 
 def checked_event(checked: Checked) -> Message:
@@ -77,7 +84,7 @@ def checked_event(checked: Checked) -> Message:
         "features": int(checked.table.x.shape[1]),
         "task": checked.table.task,
         "metric": metrics.objective_name(checked.table.task),
-        "space": space_json(checked.space),
+        "spaces": spaces_json(checked.spaces),
     }
 
 
@@ -128,62 +135,88 @@ def in_target_units(fold: Fold, values: np.ndarray) -> np.ndarray:
 
 
 class Sweep:
-    """The hooks an engine calls; one per `sweep` command."""
+    """Runs the families in turn; the NN family's engine hooks are this object's."""
 
-    def __init__(self, context: Context, spec: Message, run_dir: Path, journaled: set[int]) -> None:
+    def __init__(
+        self, context: Context, spec: Message, run_dir: Path, journaled: dict[str, set[int]]
+    ) -> None:
         self.context, self.spec, self.run_dir, self.journaled = context, spec, run_dir, journaled
         self.progress_sampler = ProgressSampler(context.send)
-        self.running: dict[int, optuna.Trial] = {}
-        self.complete = 0
-        self.failed = 0
-        self.last_failure: str | None = None
         self.engine: EngineName = "batched"
-        self.study: optuna.Study
-        self.space: Space
+        self.device = "cpu"
+        self.nn: FamilyStudy
         self.data: TrainData
         self.y_vals: list[np.ndarray]  # each fold's validation targets, on the CPU (for the metrics)
 
     # --- the sweep ---
 
     def run(self) -> None:
-        import torch
-
         from headroom_runtime.core.devices import resolve_device
 
         spec = self.spec
         checked = check(spec)
-        self.space = checked.space
-        device = resolve_device(spec["device"])
+        self.device = resolve_device(spec["device"])
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        complete = 0
+        for family in spec["families"]:
+            started = time.monotonic()
+            study = FamilyStudy(
+                self.run_dir,
+                family,
+                checked.spaces[family],
+                spec["trials"],
+                spec["sampler"],
+                spec["seed"],
+                self.journaled.get(family, set()),
+            )
+            if family == "nn":
+                self._run_nn(checked, study)
+            else:
+                from headroom_runtime.trials.tree_family import run_tree_family
+
+                run_tree_family(self.context, spec, checked.table, study)
+            done = study.count_complete()
+            if done < spec["trials"]:
+                raise TrainFailed(
+                    f"the {family} family ended with {done} of {spec['trials']} trials complete; "
+                    f"{study.failed} failed (last: {study.last_failure})"
+                )
+            ms = (time.monotonic() - started) * 1000
+            self.context.send({"type": "family_done", "family": family, "complete": done, "ms": round(ms, 3)})
+            complete += done
+        self.context.send({"type": "sweep_done", "complete": complete})
+
+    def _run_nn(self, checked: Checked, study: FamilyStudy) -> None:
+        import torch
+
+        spec, device = self.spec, self.device
+        self.nn = study
         capacity = apply_vram_limit(device, spec["vramLimit"])
         self.context.place(device, capacity)
         self.data = data_mod.prepare(
             checked.table, spec["folds"], spec["valFraction"], spec["seed"], device, checked.source
         )
         self.y_vals = [in_target_units(fold, fold.y_val.cpu().numpy()) for fold in self.data.folds]
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.study = study_mod.open_study(self.run_dir, spec["sampler"], spec["seed"])
-        reconciled = study_mod.reconcile(self.study, self.journaled, spec["seed"], self.space.keys())
-        self.complete = reconciled.complete
         engine, why = choose_engine(spec["engine"], device)
         self.engine = engine
         concurrency, member, room, sized = self._concurrency(engine, device, capacity)
-        why = f"{why}; {concurrency} at once: {sized}"
         self.context.send(
             {
                 "type": "sweep_opened",
-                "complete": self.complete,
-                "failedStale": reconciled.failed_stale,
+                "family": "nn",
+                "complete": study.complete,
+                "failedStale": study.reconciled.failed_stale,
                 "engine": engine,
-                "engineWhy": why,
+                "engineWhy": f"{why}; {concurrency} at once: {sized}",
                 "concurrency": concurrency,
                 "memberBytes": member,
                 "roomBytes": room,
                 "device": device,
             }
         )
-        for result in reconciled.recovered:  # told COMPLETE, but the journal lacks them
+        for result in study.reconciled.recovered:  # told COMPLETE, but the journal lacks them
             self.context.send({"type": "trial_done", "result": result, "recovered": True})
-        if self.complete < spec["trials"]:
+        if study.complete < spec["trials"]:
             config = TrainConfig(
                 epochs=spec["epochs"],
                 patience=spec["patience"],
@@ -195,13 +228,6 @@ class Sweep:
                 torch.cuda.reset_peak_memory_stats(device)
             engine_train(engine)(self.data, config, self)
         self.progress_sampler.flush(force=True)
-        complete = len(self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-        if complete < spec["trials"]:
-            raise TrainFailed(
-                f"the sweep ended with {complete} of {spec['trials']} trials complete; "
-                f"{self.failed} failed (last: {self.last_failure})"
-            )
-        self.context.send({"type": "sweep_done", "complete": complete})
 
     def _concurrency(
         self, engine: EngineName, device: str, capacity: int | None
@@ -211,7 +237,7 @@ class Sweep:
 
         fold = self.data.folds[0]
         rows, features = int(fold.x_train.shape[0]), int(fold.x_train.shape[1])
-        hidden = self.space["hidden"]
+        hidden = self.nn.space["hidden"]
         choices = hidden.choices if isinstance(hidden, CategoricalDistribution) else ()
         member = max(member_bytes(hidden_layers(str(c)), rows, features) for c in choices)
         room: int | None = None
@@ -220,7 +246,7 @@ class Sweep:
 
             in_use = int(torch.cuda.memory_allocated(device))
             room = max(0, int(capacity * self.spec["targetMemory"]) - in_use)
-        wanted = max(1, (self.spec["trials"] - self.complete) * len(self.data.folds))
+        wanted = max(1, (self.spec["trials"] - self.nn.complete) * len(self.data.folds))
         asked = self.spec["concurrency"]
         if engine == "serial":
             return 1, member, room, "the serial engine trains one at a time"
@@ -237,25 +263,22 @@ class Sweep:
         sized = f"auto: {member / mib:.1f} MiB per member in {room / mib:.0f} MiB of room"
         return concurrency, member, room, sized
 
-    # --- Hooks ---
+    # --- Hooks (the NN family's engine) ---
 
     def next_trial(self) -> TrialSpec | None:
-        if self.complete + len(self.running) >= self.spec["trials"] or self.failed > self.spec["trials"]:
+        asked = self.nn.ask()
+        if asked is None:
             return None
-        trial = self.study.ask(fixed_distributions=dict(self.space))
-        seed = trial.user_attrs.get("seed")
-        if seed is None:
-            seed = study_mod.trial_seed(self.spec["seed"], trial.number)
-            trial.set_user_attr("seed", seed)
-        self.running[trial.number] = trial
-        return trial_spec(trial.number, trial.params, int(seed))
+        trial, seed = asked
+        return trial_spec(trial.number, trial.params, seed)
 
     def started(self, spec: TrialSpec, members: int) -> None:
         self.context.send(
             {
                 "type": "trial_started",
+                "family": "nn",
                 "number": spec.number,
-                "params": self.running[spec.number].params,
+                "params": self.nn.params(spec.number),
                 "seed": spec.seed,
                 "members": members,
             }
@@ -270,17 +293,16 @@ class Sweep:
 
     def finished(self, outcome: TrialOutcome) -> None:
         number = outcome.spec.number
-        trial = self.running.pop(number)
         self.progress_sampler.trial_finished(number)
         folds = zip(self.data.folds, outcome.val_predictions, strict=True)
         predictions = [in_target_units(fold, p) for fold, p in folds]
         scores = metrics.trial_metrics(self.data.task, self.y_vals, predictions)
-        state: Literal["complete", "failed"] = "complete" if scores is not None else "failed"
         objective = metrics.objective_name(self.data.task)
         result: Message = {
+            "family": "nn",
             "number": number,
-            "state": state,
-            "params": dict(trial.params),
+            "state": "complete" if scores is not None else "failed",
+            "params": self.nn.params(number),
             "seed": outcome.spec.seed,
             "value": scores[objective] if scores is not None else None,
             "metrics": scores or {},
@@ -290,20 +312,12 @@ class Sweep:
             "peakBytes": outcome.peak_bytes,
             "peakSource": outcome.peak_source,
             "engine": self.engine,
+            "device": self.device,
             "message": None
             if scores is not None
             else "the predictions are not finite (the training diverged)",
         }
-        for key in study_mod.RESULT_ATTRS:
-            trial.set_user_attr(key, result[key])
-        if scores is not None:
-            self.study.tell(trial, result["value"])
-            self.complete += 1
-        else:
-            trial.set_user_attr("fail_reason", result["message"])
-            self.study.tell(trial, state=TrialState.FAIL)
-            self.failed += 1
-            self.last_failure = result["message"]
+        self.nn.tell(result)
         self.context.send({"type": "trial_done", "result": result, "recovered": False})
 
     def concurrency_changed(

@@ -21,6 +21,18 @@ from headroom_runtime.core.schema import PROTOCOL_VERSION
 TINY_SPACE = {"hidden": {"name": "CategoricalDistribution", "attributes": {"choices": ["16-8", "8", "12-6"]}}}
 
 
+def _int(low: int, high: int) -> dict[str, Any]:
+    return {"name": "IntDistribution", "attributes": {"low": low, "high": high, "log": False, "step": 1}}
+
+
+# Tree families kept small (few rounds, shallow) so a CPU test trains them in a second
+TINY_TREE_SPACES = {
+    "xgboost": {"n_estimators": _int(5, 20), "max_depth": _int(2, 3)},
+    "lightgbm": {"n_estimators": _int(5, 20), "num_leaves": _int(4, 8)},
+    "catboost": {"iterations": _int(5, 20), "depth": _int(2, 3)},
+}
+
+
 def write_table(path: Path, rows: int = 160, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(rng.normal(size=(rows, 4)), columns=["a", "b", "c", "d"])
@@ -40,7 +52,8 @@ def sweep_spec(data: Path, **overrides: Any) -> dict[str, Any]:
         "patience": 0,
         "folds": None,
         "valFraction": 0.25,
-        "space": TINY_SPACE,
+        "families": ["nn"],
+        "space": {"nn": TINY_SPACE},
         "spaceSource": None,
         "sampler": "random",
         "seed": 0,
@@ -48,6 +61,7 @@ def sweep_spec(data: Path, **overrides: Any) -> dict[str, Any]:
         "engine": None,
         "vramLimit": None,
         "targetMemory": 0.85,
+        "treeWorkers": None,
     }
     spec.update(overrides)
     return spec

@@ -19,7 +19,7 @@ from headroom_runtime.trials.sweep import MAX_POINTS, ProgressSampler, Sweep
 
 def run_sweep(run_dir: Path, spec: dict[str, Any], journaled: set[int] | None = None) -> list[dict[str, Any]]:
     out = io.StringIO()
-    Sweep(Context(EventWriter(out)), spec, run_dir, journaled or set()).run()  # every event validated
+    Sweep(Context(EventWriter(out)), spec, run_dir, {"nn": journaled or set()}).run()  # every event validated
     return [json.loads(line) for line in out.getvalue().splitlines()]
 
 
@@ -62,7 +62,7 @@ def test_a_finished_sweep_reopened_trains_nothing_and_recovers_the_unjournaled(t
     spec = sweep_spec(table, trials=3, epochs=2)
     first = done_results(run_sweep(tmp_path / "run", spec))
     again = run_sweep(tmp_path / "run", spec, journaled={0, 2})
-    assert [e["type"] for e in again] == ["sweep_opened", "trial_done", "sweep_done"]
+    assert [e["type"] for e in again] == ["sweep_opened", "trial_done", "family_done", "sweep_done"]
     assert again[1] == {"type": "trial_done", "result": first[1], "recovered": True}
 
 

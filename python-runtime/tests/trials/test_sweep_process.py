@@ -29,8 +29,8 @@ def test_check_inspect_and_a_sweep_of_exactly_n_trials(tmp_path: Path) -> None:
             "regression",
             "r2",
         )
-        assert checked["space"]["hidden"]["attributes"]["choices"] == ["16-8", "8", "12-6"]
-        assert checked["space"]["lr"]["name"] == "FloatDistribution"
+        assert checked["spaces"]["nn"]["hidden"]["attributes"]["choices"] == ["16-8", "8", "12-6"]
+        assert checked["spaces"]["nn"]["lr"]["name"] == "FloatDistribution"
 
         runtime.send({"type": "trials_check", "spec": sweep_spec(table, target="nope")})
         error = runtime.until(is_type("trials_checked"))
@@ -107,7 +107,14 @@ def test_sigkill_mid_sweep_then_resume_trains_no_reported_trial_twice(tmp_path: 
 
     second = RuntimeProcess(hello=False)
     try:
-        second.send({"type": "sweep", "spec": spec, "runDir": str(run_dir), "journaled": journaled})
+        second.send(
+            {
+                "type": "sweep",
+                "spec": spec,
+                "runDir": str(run_dir),
+                "journaled": [{"family": "nn", "number": n} for n in journaled],
+            }
+        )
         done = second.until(is_type("sweep_done"))
         assert done == {"type": "sweep_done", "complete": 5}, done
     finally:

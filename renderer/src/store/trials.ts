@@ -3,15 +3,18 @@
  * parsed once; one that fails it is dropped, never half-applied): the finished
  * trials, the loss curves of the running ones (bounded: the running and the last
  * few finished trials, a bounded number of points each), memory and concurrency
- * on the run's time axis, the engine in force, OOMs and a log. Rebuilt from the
+ * on the run's time axis, the engine in force, OOMs, the tree workers and a log.
+ * A trial is known by its family and number (numbers count per family); the loss
+ * curves are the NN family's (trial_progress names no family). Rebuilt from the
  * run's history on open, then completed with runTrials (trials.jsonl: every
  * finished trial, whatever the history thinned).
  */
 import type { RunEvent, RunHistory, RunInfo } from '../../../worker/src/contract/api.ts';
-import { TrialsEvent, TrialsRunInfo, type TrialsTable } from '../../../worker/src/contract/jobs/trials.ts';
+import { TrialsEvent, TrialsRunInfo, type FamilySummary, type TrialsTable } from '../../../worker/src/contract/jobs/trials.ts';
 import { SessionEvent } from '../../../worker/src/contract/runs.ts';
-import type { TrialParams, TrialResult } from '../../../worker/src/contract/trialsProtocol.ts';
+import { TrialsFamily, type TrialKey, type TrialRunner, type TrialParams, type TrialResult } from '../../../worker/src/contract/trialsProtocol.ts';
 import type { Point } from '../charts/decimate.ts';
+import { count } from '../format.ts';
 import { WINDOW } from './core.ts';
 import type { KindStore, SliceCreator, Store } from './types.ts';
 
@@ -23,6 +26,7 @@ export const CURVE_POINTS = 400;
 export const RESULTS = 100_000;
 const LOG_LINES = 500;
 const OOM_MARKS = 1000;
+const WORKER_CHANGES = 100;
 
 export interface CurvePoint {
   epoch: number;
@@ -30,6 +34,11 @@ export interface CurvePoint {
   val: number;
 }
 
+/** A trial's identity as a string ("xgboost:3"), for maps and React keys. */
+export const trialKey = (t: TrialKey): string => `${t.family}:${t.number}`;
+export const sameTrial = (a: TrialKey, b: TrialKey): boolean => a.family === b.family && a.number === b.number;
+
+/** An NN trial's curve (trial_progress is the NN family's; tree trials draw none). */
 export interface TrialCurve {
   number: number;
   /** Null when the curve's first point came before its trialStarted (a history thinned at its start). */
@@ -40,6 +49,7 @@ export interface TrialCurve {
 }
 
 export interface RunningTrial {
+  family: TrialsFamily;
   number: number;
   params: TrialParams;
   seed: number;
@@ -49,7 +59,10 @@ export interface RunningTrial {
 }
 
 export interface EngineInForce {
-  engine: string;
+  family: TrialsFamily;
+  /** ms since the epoch: when the family started in the session seen here. */
+  startedAt: number;
+  engine: TrialRunner;
   why: string;
   concurrency: number;
   memberBytes: number;
@@ -58,9 +71,32 @@ export interface EngineInForce {
   failedStale: number[];
 }
 
+/** A tree worker process as its last tree_worker event left it (one per family and slot). */
+export interface TreeWorker {
+  family: TrialsFamily;
+  slot: number;
+  pid: number;
+  device: string;
+  visibleDevices: string;
+  threads: number;
+  reason: 'started' | 'replaced' | 'recycled' | 'oom';
+  detail: string | null;
+}
+
 export interface SweepSeries {
-  /** Finished trials by number, ascending (one per number: a later report replaces an earlier one). */
+  /** Finished trials by family (in TrialsFamily's order) then number (one per key: a later report replaces an earlier one). */
   results: TrialResult[];
+  /** The sweep's families in the order they run (the started event); null before it. */
+  families: TrialsFamily[] | null;
+  /** The family training now (its engine event), null between families and sessions. */
+  familyNow: TrialsFamily | null;
+  /** Each family's engine as it last started (engine events). */
+  engines: Partial<Record<TrialsFamily, EngineInForce>>;
+  /** Tree worker processes by family and slot (the last one in each slot), and the replacements and recycles (bounded). */
+  treeWorkers: TreeWorker[];
+  treeWorkerChanges: (TreeWorker & { at: number })[];
+  /** Families that reached their count in a session seen here, with that session's ms. */
+  familiesDone: Partial<Record<TrialsFamily, { complete: number; ms: number }>>;
   running: RunningTrial[];
   /** The running trials' curves and the last FINISHED_CURVES finished ones', oldest first. */
   curves: TrialCurve[];
@@ -82,15 +118,46 @@ export interface SweepSeries {
   skipped: TrialsTable['skipped'];
 }
 
-export const emptySweep = (): SweepSeries => ({ results: [], running: [], curves: [], vram: [], total: null, concurrency: [], concurrencyNow: null, engine: null, ooms: [], log: [], runDir: null, metric: null, task: null, trialsTotal: null, skipped: [] });
+export const emptySweep = (): SweepSeries => ({
+  results: [],
+  families: null,
+  familyNow: null,
+  engines: {},
+  treeWorkers: [],
+  treeWorkerChanges: [],
+  familiesDone: {},
+  running: [], curves: [],
+  vram: [],
+  total: null,
+  concurrency: [],
+  concurrencyNow: null,
+  engine: null,
+  ooms: [],
+  log: [],
+  runDir: null,
+  metric: null,
+  task: null,
+  trialsTotal: null,
+  skipped: [],
+});
 
-/** "256-128-64 · lr 0.0012 · wd 3.1e-5 · dropout 0.12": a trial's params in one line. */
+/** How a number of a trial's params reads: two significant digits, tiny ones as 1.2e-5, whole numbers whole. */
+export const paramNumber = (v: number): string => (v === 0 ? '0' : Number.isInteger(v) ? String(v) : Math.abs(v) < 1e-3 ? v.toExponential(1) : Number(v.toPrecision(2)).toString());
+
+/** NN params by their short names, in this order; any other key (a tree family's) as "max_depth 6". */
+const NN_SHORT: Record<string, string> = { lr: 'lr', weight_decay: 'wd', dropout: 'dropout' };
+
+/**
+ * A trial's params in one line: "256-128-64 · lr 0.0012 · wd 3.1e-5 · dropout 0.12" for
+ * an NN, "max_depth 6 · learning_rate 0.05 · subsample 0.8" for a tree family.
+ */
 export function paramsLine(params: TrialParams): string {
-  const n = (v: number): string => (v === 0 ? '0' : Math.abs(v) < 1e-3 ? v.toExponential(1) : Number(v.toPrecision(2)).toString());
-  const extra = Object.entries(params)
-    .filter(([key]) => !['hidden', 'lr', 'weight_decay', 'dropout'].includes(key))
-    .map(([key, value]) => `${key} ${typeof value === 'number' ? n(value) : String(value)}`);
-  return [params.hidden, `lr ${n(params.lr)}`, `wd ${n(params.weight_decay)}`, `dropout ${n(params.dropout)}`, ...extra].join(' · ');
+  const value = (v: number | string | boolean): string => (typeof v === 'number' ? paramNumber(v) : String(v));
+  const parts: string[] = [];
+  if (params.hidden !== undefined) parts.push(String(params.hidden));
+  for (const key of Object.keys(NN_SHORT)) if (params[key] !== undefined) parts.push(`${NN_SHORT[key]} ${value(params[key])}`);
+  for (const [key, v] of Object.entries(params)) if (key !== 'hidden' && !(key in NN_SHORT)) parts.push(`${key} ${value(v)}`);
+  return parts.join(' · ');
 }
 
 /** Halves a curve until it is within its bound, keeping the first and the last point. */
@@ -114,15 +181,16 @@ function boundCurves(curves: TrialCurve[]): TrialCurve[] {
   return curves.filter((c) => !drop.has(c));
 }
 
-/** Puts a result in its place (by number), replacing one with its number. */
+const FAMILY_ORDER = new Map(TrialsFamily.options.map((family, i) => [family, i]));
+/** Results in the table's first order: by family (TrialsFamily's order), then number. */
+export const byKey = (a: TrialKey, b: TrialKey): number => FAMILY_ORDER.get(a.family)! - FAMILY_ORDER.get(b.family)! || a.number - b.number;
+
+/** Puts a result in its place (by family and number), replacing one with its key. */
 export function mergeResults(results: readonly TrialResult[], more: readonly TrialResult[]): TrialResult[] {
   if (more.length === 0) return results as TrialResult[];
-  const byNumber = new Map(results.map((r) => [r.number, r]));
-  for (const r of more) byNumber.set(r.number, r);
-  return trimmed(
-    [...byNumber.values()].sort((a, b) => a.number - b.number),
-    RESULTS,
-  );
+  const byTrial = new Map(results.map((r) => [trialKey(r), r]));
+  for (const r of more) byTrial.set(trialKey(r), r);
+  return trimmed([...byTrial.values()].sort(byKey), RESULTS);
 }
 
 /**
@@ -139,7 +207,7 @@ class SweepDraft {
   }
 
   /** The list, owned by this draft (copied the first time). */
-  list<K extends 'vram' | 'concurrency' | 'ooms' | 'log' | 'curves' | 'running'>(key: K): SweepSeries[K] {
+  list<K extends 'vram' | 'concurrency' | 'ooms' | 'log' | 'curves' | 'running' | 'treeWorkers' | 'treeWorkerChanges'>(key: K): SweepSeries[K] {
     if (!this.owned.has(key)) {
       this.owned.add(key);
       (this.s[key] as unknown[]) = (this.s[key] as unknown[]).slice();
@@ -176,6 +244,7 @@ class SweepDraft {
     if (this.owned.has('concurrency')) s.concurrency = trimmed(s.concurrency, WINDOW);
     if (this.owned.has('ooms')) s.ooms = trimmed(s.ooms, OOM_MARKS);
     if (this.owned.has('log')) s.log = trimmed(s.log, LOG_LINES);
+    if (this.owned.has('treeWorkerChanges')) s.treeWorkerChanges = trimmed(s.treeWorkerChanges, WORKER_CHANGES);
     if (this.owned.has('curves')) s.curves = boundCurves(s.curves.map((c) => (c.points.length > CURVE_POINTS ? { ...c, points: thin(c.points) } : c)));
     return s;
   }
@@ -187,24 +256,35 @@ function foldTrialsEvent(draft: SweepDraft, at: number, event: TrialsEvent): voi
   const s = draft.s;
   switch (event.kind) {
     case 'started':
+      s.families = event.families;
       s.runDir = event.runDir;
       s.trialsTotal = event.trialsTotal;
       s.task = event.task;
       s.metric = event.metric;
       return;
-    case 'engine':
-      s.engine = { engine: event.engine, why: event.why, concurrency: event.concurrency, memberBytes: event.memberBytes, roomBytes: event.roomBytes, device: event.device, failedStale: event.failedStale };
+    case 'engine': {
+      const engine: EngineInForce = { family: event.family, startedAt: at, engine: event.engine, why: event.why, concurrency: event.concurrency, memberBytes: event.memberBytes, roomBytes: event.roomBytes, device: event.device, failedStale: event.failedStale };
+      s.engine = engine;
+      s.engines = { ...s.engines, [event.family]: engine };
+      s.familyNow = event.family;
       draft.list('concurrency').push({ t, v: event.concurrency });
       s.concurrencyNow = event.concurrency;
-      draft.log(at, `engine ${event.engine} at concurrency ${event.concurrency} on ${event.device} (${event.why})`);
-      if (event.failedStale.length) draft.log(at, `trials ${event.failedStale.join(', ')} were left running by a crash: failed, their params asked again`);
+      draft.log(
+        at,
+        event.engine === 'worker'
+          ? `${event.family}: ${count(event.concurrency, 'worker')} on ${event.device} (${event.why})`
+          : `${event.family}: engine ${event.engine} at concurrency ${event.concurrency} on ${event.device} (${event.why})`,
+      );
+      if (event.failedStale.length) draft.log(at, `${event.family} trials ${event.failedStale.join(', ')} were left running by a crash: failed, their params asked again`);
       return;
+    }
     case 'trialStarted': {
       const running = draft.list('running');
-      const i = running.findIndex((r) => r.number === event.number);
-      const entry: RunningTrial = { number: event.number, params: event.params, seed: event.seed, members: event.members, startedAt: at };
+      const i = running.findIndex((r) => sameTrial(r, event));
+      const entry: RunningTrial = { family: event.family, number: event.number, params: event.params, seed: event.seed, members: event.members, startedAt: at };
       if (i >= 0) running[i] = entry;
       else running.push(entry);
+      if (event.family !== 'nn') return; // tree trials report no curve
       const curve = draft.curve(event.number);
       curve.params = event.params;
       curve.state = null;
@@ -230,9 +310,9 @@ function foldTrialsEvent(draft: SweepDraft, at: number, event: TrialsEvent): voi
       const r = event.result;
       draft.result(r);
       s.trialsTotal = event.trialsTotal;
-      const running = s.running.some((x) => x.number === r.number) ? draft.list('running') : null;
-      if (running) running.splice(running.findIndex((x) => x.number === r.number), 1);
-      if (s.curves.some((c) => c.number === r.number)) {
+      const running = s.running.some((x) => sameTrial(x, r)) ? draft.list('running') : null;
+      if (running) running.splice(running.findIndex((x) => sameTrial(x, r)), 1);
+      if (r.family === 'nn' && s.curves.some((c) => c.number === r.number)) {
         const curve = draft.curve(r.number);
         curve.state = r.state;
         curve.params = curve.params ?? r.params;
@@ -242,9 +322,30 @@ function foldTrialsEvent(draft: SweepDraft, at: number, event: TrialsEvent): voi
         curves.push(curve);
       }
       const value = r.value === null ? '' : ` ${s.metric ?? 'value'} ${r.value.toFixed(4)}`;
-      draft.log(at, `trial ${r.number} ${r.state}${value} after ${r.epochs} epochs${r.message ? ` (${r.message})` : ''}`);
+      const unit = r.family === 'nn' ? 'epochs' : 'rounds';
+      draft.log(at, `${r.family} trial ${r.number} ${r.state}${value} after ${r.epochs} ${unit}${r.message ? ` (${r.message})` : ''}`);
       return;
     }
+    case 'treeWorker': {
+      const workers = draft.list('treeWorkers');
+      const i = workers.findIndex((w) => w.family === event.family && w.slot === event.slot);
+      const worker: TreeWorker = { family: event.family, slot: event.slot, pid: event.pid, device: event.device, visibleDevices: event.visibleDevices, threads: event.threads, reason: event.reason, detail: event.detail };
+      if (i >= 0) workers[i] = worker;
+      else workers.push(worker);
+      if (event.reason !== 'started') draft.list('treeWorkerChanges').push({ ...worker, at });
+      const sees = event.visibleDevices === '' ? 'no GPU' : `CUDA_VISIBLE_DEVICES=${event.visibleDevices}`;
+      draft.log(at, `${event.family} worker ${event.slot} ${event.reason}: pid ${event.pid} on ${event.device} (${sees}, ${count(event.threads, 'thread')})${event.detail ? `: ${event.detail}` : ''}`);
+      return;
+    }
+    case 'treeOom':
+      draft.list('ooms').push(t);
+      draft.log(at, `${event.family} trial ${event.number} out of memory on ${event.device}: ${event.action === 'cpu' ? 'runs again on the CPU' : `runs again with ${count(event.workers, 'worker')} there`} (${event.message})`);
+      return;
+    case 'familyDone':
+      s.familiesDone = { ...s.familiesDone, [event.family]: { complete: event.complete, ms: event.ms } };
+      if (s.familyNow === event.family) s.familyNow = null;
+      draft.log(at, `${event.family} done: ${count(event.complete, 'trial')} in ${(event.ms / 1000).toFixed(1)} s`);
+      return;
     case 'concurrency':
       draft.list('concurrency').push({ t, v: event.concurrency });
       s.concurrencyNow = event.concurrency;
@@ -299,6 +400,7 @@ export function foldSweep(base: SweepSeries, events: readonly Pick<RunEvent, 'at
       // Between sessions no trial runs: the ones a crash cut short are failed and asked again under new numbers.
       if (draft.s.running.length) draft.list('running').length = 0;
       draft.s.concurrencyNow = null;
+      draft.s.familyNow = null;
       if (draft.s.curves.some((c) => c.state === null)) {
         const kept = draft.s.curves.filter((c) => c.state !== null);
         const curves = draft.list('curves');
@@ -330,6 +432,67 @@ export function bestOf(results: readonly TrialResult[]): TrialResult | null {
   let best: TrialResult | null = null;
   for (const r of results) if (r.state === 'complete' && r.value !== null && (best === null || r.value > best.value!)) best = r;
   return best;
+}
+
+/** Ranks by best value (higher is better; a tie keeps the given order); a family without a complete trial has no rank. */
+export function rankFamilies(list: readonly FamilySummary[]): FamilySummary[] {
+  const ranked = list
+    .map((summary, index) => ({ summary, index }))
+    .filter(({ summary }) => summary.best !== null)
+    .sort((a, b) => b.summary.best!.value - a.summary.best!.value || a.index - b.index);
+  const rankOf = new Map(ranked.map(({ index }, position) => [index, position + 1]));
+  return list.map((summary, index) => ({ ...summary, rank: rankOf.get(index) ?? null }));
+}
+
+/** What the comparison reads of a sweep beside its trials. */
+export interface ComparisonInput {
+  /** The run's summaries (the Engine's, from the journal: each family's time, engine and workers). */
+  summaries: readonly FamilySummary[];
+  /** The spec's families, in their order. */
+  families: readonly TrialsFamily[];
+  trialsPerFamily: number;
+  results: readonly TrialResult[];
+  engines?: SweepSeries['engines'];
+  familiesDone?: SweepSeries['familiesDone'];
+  /** The family training now, and the time now (ms since the epoch), for its time so far. */
+  familyNow?: TrialsFamily | null;
+  now?: number;
+}
+
+/**
+ * The families side by side, kept live: each family's summary from the run, brought up
+ * to date with the trials seen here (done, failed, best, ms per trial, peak memory), the
+ * engine events (engine, workers) and the time it has trained, then ranked again.
+ */
+export function liveComparison({ summaries, families, trialsPerFamily, results, engines = {}, familiesDone = {}, familyNow = null, now = Date.now() }: ComparisonInput): FamilySummary[] {
+  const order = [...families, ...summaries.map((s) => s.family).filter((f) => !families.includes(f))];
+  for (const r of results) if (!order.includes(r.family)) order.push(r.family);
+  return rankFamilies(
+    order.map((family): FamilySummary => {
+      const base: FamilySummary = summaries.find((s) => s.family === family) ?? { family, rank: null, trialsDone: 0, trialsTotal: trialsPerFamily, failed: 0, best: null, msPerTrial: null, peakBytes: null, peakSource: null, elapsedMs: 0, engine: null, concurrency: null };
+      const own = results.filter((r) => r.family === family);
+      const complete = own.filter((r) => r.state === 'complete' && r.value !== null);
+      const seen = bestOf(own);
+      const best = seen && (base.best === null || seen.value! > base.best.value) ? { number: seen.number, value: seen.value!, params: seen.params } : base.best;
+      let peak: { bytes: number | null; source: FamilySummary['peakSource'] } = { bytes: base.peakBytes, source: base.peakSource };
+      for (const r of own) if (r.peakBytes !== null && (peak.bytes === null || r.peakBytes > peak.bytes)) peak = { bytes: r.peakBytes, source: r.peakSource };
+      const engine = engines[family];
+      const running = familyNow === family && engine ? base.elapsedMs + Math.max(0, now - engine.startedAt) : 0;
+      return {
+        ...base,
+        trialsDone: Math.max(base.trialsDone, complete.length),
+        failed: Math.max(base.failed, own.filter((r) => r.state === 'failed').length),
+        best,
+        // The trials seen here are all of them once trials.jsonl is read: their mean is then the whole's.
+        msPerTrial: complete.length >= base.trialsDone && complete.length > 0 ? complete.reduce((sum, r) => sum + r.ms, 0) / complete.length : base.msPerTrial,
+        peakBytes: peak.bytes,
+        peakSource: peak.source,
+        elapsedMs: Math.max(base.elapsedMs, familiesDone[family]?.ms ?? 0, running),
+        engine: engine?.engine ?? base.engine,
+        concurrency: engine?.concurrency ?? base.concurrency,
+      };
+    }),
+  );
 }
 
 export interface TrialsSlice {

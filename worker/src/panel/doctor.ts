@@ -17,6 +17,8 @@ interface PythonFacts {
   sentenceTransformers: string | null;
   /** The trials job's library (absent from an older runtime's report). */
   optuna?: string | null;
+  /** The tree families' libraries (absent from an older runtime's report): version (null: not importable), GPU build (null: unknown), the fix when missing. */
+  treeLibraries?: { family: string; version: string | null; gpu: boolean | null; fix: string | null }[] | null;
   cuda: boolean;
   devices: string[];
   defaultModel: string | null;
@@ -29,7 +31,8 @@ export async function runDoctor(options: { runsDir: string; python?: string }): 
   const result = await execa(python, ['-m', 'headroom_runtime.doctor'], {
     reject: false,
     timeout: 120_000,
-    env: { ...process.env, PYTHONPATH: RUNTIME_DIR, HF_HUB_OFFLINE: '1' },
+    // The runtime's own path first, the user's after it: the Python the runtime runs sees the same modules.
+    env: { ...process.env, PYTHONPATH: [RUNTIME_DIR, process.env.PYTHONPATH].filter(Boolean).join(':'), HF_HUB_OFFLINE: '1' },
   });
   let facts: PythonFacts | undefined;
   try {
@@ -47,6 +50,15 @@ export async function runDoctor(options: { runsDir: string; python?: string }): 
     checks.push({ name: 'torch', ok: facts.torch !== null, detail: facts.torch ?? 'not importable', fix: facts.torch ? null : setup });
     checks.push({ name: 'sentence-transformers', ok: facts.sentenceTransformers !== null, detail: facts.sentenceTransformers ?? 'not importable', fix: facts.sentenceTransformers ? null : setup });
     checks.push({ name: 'optuna', ok: Boolean(facts.optuna), detail: facts.optuna ? `${facts.optuna} (trial sweeps)` : 'not importable: `headroom trials` cannot run', fix: facts.optuna ? null : setup });
+    for (const library of facts.treeLibraries ?? []) {
+      const gpu = library.gpu === null ? 'unknown' : library.gpu ? 'yes' : 'no';
+      checks.push({
+        name: library.family,
+        ok: library.version !== null,
+        detail: library.version !== null ? `${library.version}, GPU build: ${gpu} (the ${library.family} family of \`headroom trials\`)` : `not importable: \`headroom trials --family ${library.family}\` is refused`,
+        fix: library.version !== null ? null : (library.fix ?? setup),
+      });
+    }
     checks.push({
       name: 'CUDA',
       ok: facts.cuda,

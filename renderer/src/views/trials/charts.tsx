@@ -8,51 +8,70 @@
 import { Card, Group, Text, UnstyledButton } from '@mantine/core';
 import { memo, useDeferredValue, useMemo, useState } from 'react';
 import { CartesianGrid, ComposedChart, Line, LineChart, ResponsiveContainer, Scatter, Tooltip, XAxis, YAxis } from 'recharts';
-import type { TrialResult } from '../../../../worker/src/contract/trialsProtocol.ts';
+import type { TrialResult, TrialsFamily } from '../../../../worker/src/contract/trialsProtocol.ts';
 import { count } from '../../format.ts';
 import { paramsLine, type TrialCurve } from '../../store/trials.ts';
+import { FAMILY_LABEL, familyColor } from './families.ts';
 
 const PALETTE = ['blue', 'teal', 'grape', 'orange', 'cyan', 'pink', 'lime', 'indigo', 'red', 'violet'];
 export const trialColor = (n: number): string => `var(--mantine-color-${PALETTE[n % PALETTE.length]}-6)`;
 const TICK = { fontSize: 11, fill: 'var(--mantine-color-text)' };
 const fmt = (v: number): string => (Math.abs(v) >= 1000 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : Number(v.toPrecision(4)).toString());
 
-interface ProgressRow {
-  n: number;
-  /** A complete trial's value; null for the others. */
-  v: number | null;
-  /** A pruned trial's value (drawn apart). */
-  p: number | null;
-  best: number | null;
+/** A row of the chart: a trial number, and for each family its value there (`v:nn`) and its best so far (`b:nn`); `p` a pruned trial's value. */
+type ProgressRow = { n: number; p: number | null } & Record<string, number | null>;
+
+/**
+ * Rows by trial number (numbers count per family: each family's trial n shares row n):
+ * each family's complete trials' values and its best so far (highest: r2 and auc are
+ * maximised), and the pruned trials' values drawn apart.
+ */
+export function progressRows(results: readonly TrialResult[], families: readonly TrialsFamily[]): ProgressRow[] {
+  const byNumber = new Map<number, ProgressRow>();
+  for (const r of results) {
+    let row = byNumber.get(r.number);
+    if (!row) byNumber.set(r.number, (row = { n: r.number, p: null }));
+    if (r.state === 'complete' && r.value !== null) row[`v:${r.family}`] = r.value;
+    if (r.state === 'pruned' && r.value !== null) row.p = r.value;
+  }
+  const rows = [...byNumber.values()].sort((a, b) => a.n - b.n);
+  for (const family of families) {
+    let best: number | null = null;
+    for (const row of rows) {
+      const v = row[`v:${family}`] ?? null;
+      if (v !== null && (best === null || v > best)) best = v;
+      row[`b:${family}`] = best;
+    }
+  }
+  return rows;
 }
 
-/** Rows by trial number: the finished trials' values and the best so far (highest: r2 and auc are maximised). */
-export function progressRows(results: readonly TrialResult[]): ProgressRow[] {
-  let best: number | null = null;
-  return results
-    .slice()
-    .sort((a, b) => a.number - b.number)
-    .map((r) => {
-      const complete = r.state === 'complete' && r.value !== null;
-      if (complete && (best === null || r.value! > best)) best = r.value;
-      return { n: r.number, v: complete ? r.value : null, p: r.state === 'pruned' ? r.value : null, best };
-    });
-}
+/** Each family's best value (null while it has none), in the given order. */
+const familyBests = (results: readonly TrialResult[], families: readonly TrialsFamily[]): { family: TrialsFamily; best: number | null; finished: number }[] =>
+  families.map((family) => {
+    const own = results.filter((r) => r.family === family);
+    const values = own.filter((r) => r.state === 'complete' && r.value !== null).map((r) => r.value!);
+    return { family, best: values.length ? Math.max(...values) : null, finished: own.length };
+  });
 
-export const TrialProgressChart = memo(function TrialProgressChart({ results, metric, trialsTotal }: { results: readonly TrialResult[]; metric: string | null; trialsTotal: number | null }) {
+export const TrialProgressChart = memo(function TrialProgressChart({ results, metric, trialsTotal, families = ['nn'] }: { results: readonly TrialResult[]; metric: string | null; trialsTotal: number | null; families?: readonly TrialsFamily[] }) {
   const drawn = useDeferredValue(results);
-  const rows = useMemo(() => progressRows(drawn), [drawn]);
-  const points = rows.filter((r) => r.v !== null || r.p !== null).length;
-  const best = rows.at(-1)?.best ?? null;
+  const shown = useMemo(() => [...new Set([...families, ...drawn.map((r) => r.family)])], [families, drawn]);
+  const rows = useMemo(() => progressRows(drawn, shown), [drawn, shown]);
+  const bests = useMemo(() => familyBests(drawn, shown), [drawn, shown]);
+  const points = drawn.filter((r) => r.value !== null && (r.state === 'complete' || r.state === 'pruned')).length;
+  const best = bests.reduce<number | null>((b, f) => (f.best !== null && (b === null || f.best > b) ? f.best : b), null);
+  const series = bests.filter((f) => f.finished > 0).length;
+  const several = shown.length > 1;
   const label = metric ?? 'objective';
   const maxN = Math.max(trialsTotal ?? 0, (rows.at(-1)?.n ?? 0) + 1);
   return (
     <Card withBorder padding="xs">
-      <figure role="img" aria-label="Trial progress" data-points={points} data-best={best ?? ''} style={{ margin: 0 }}>
+      <figure role="img" aria-label="Trial progress" data-points={points} data-best={best ?? ''} data-series={series} data-families={bests.filter((f) => f.finished > 0).map((f) => f.family).join(',')} style={{ margin: 0 }}>
         <Text size="sm" fw={600}>
-          Trial progress <Text span size="xs">({label} by trial number, higher is better)</Text>{' '}
+          Trial progress <Text span size="xs">({label} by trial number{several ? ' in each family' : ''}, higher is better)</Text>{' '}
           <Text span size="xs" c="dimmed">
-            {best === null ? 'no trial finished yet' : `best ${fmt(best)} · ${count(rows.length, 'trial')} finished`}
+            {best === null ? 'no trial finished yet' : `best ${fmt(best)} · ${count(drawn.length, 'trial')} finished`}
           </Text>
         </Text>
         <div style={{ height: 220 }}>
@@ -62,13 +81,43 @@ export const TrialProgressChart = memo(function TrialProgressChart({ results, me
               <XAxis dataKey="n" type="number" domain={[0, Math.max(1, maxN - 1)]} allowDecimals={false} tick={TICK} />
               <YAxis tick={TICK} width={52} domain={['auto', 'auto']} tickFormatter={fmt} />
               <Tooltip isAnimationActive={false} labelFormatter={(n) => `trial ${String(n)}`} formatter={(v, name) => [v === null || v === undefined ? '—' : fmt(Number(v)), String(name)]} />
-              <Line name="best so far" dataKey="best" type="stepAfter" stroke="var(--mantine-color-teal-7)" strokeWidth={2} dot={false} isAnimationActive={false} connectNulls />
-              <Scatter name={label} dataKey="v" fill="var(--mantine-color-blue-6)" isAnimationActive={false} />
+              {shown.map((family) => (
+                <Line
+                  key={`b-${family}`}
+                  name={several ? `${FAMILY_LABEL[family]} best so far` : 'best so far'}
+                  dataKey={`b:${family}`}
+                  type="stepAfter"
+                  stroke={several ? familyColor(family, 7) : 'var(--mantine-color-teal-7)'}
+                  strokeWidth={2}
+                  strokeDasharray={several ? '5 3' : undefined}
+                  dot={false}
+                  isAnimationActive={false}
+                  connectNulls
+                />
+              ))}
+              {shown.map((family) => (
+                <Scatter key={`v-${family}`} name={several ? `${FAMILY_LABEL[family]} ${label}` : label} dataKey={`v:${family}`} fill={familyColor(family)} isAnimationActive={false} />
+              ))}
               <Scatter name="pruned" dataKey="p" fill="var(--mantine-color-gray-6)" isAnimationActive={false} />
             </ComposedChart>
           </ResponsiveContainer>
         </div>
       </figure>
+      {several && (
+        <Group gap="md" mt={4} aria-label="Families drawn">
+          {bests.map((f) => (
+            <Text key={f.family} size="xs" data-family={f.family}>
+              <span style={{ color: familyColor(f.family) }} aria-hidden="true">
+                ●{' '}
+              </span>
+              {FAMILY_LABEL[f.family]}: {f.best === null ? 'no trial yet' : `best ${fmt(f.best)}`}
+            </Text>
+          ))}
+          <Text size="xs" c="dimmed">
+            dashed: each family&apos;s best so far
+          </Text>
+        </Group>
+      )}
     </Card>
   );
 });
@@ -113,7 +162,7 @@ function CurveTooltip({ active, payload, label, curves }: { active?: boolean; pa
   );
 }
 
-export const LossCurvesChart = memo(function LossCurvesChart({ curves }: { curves: readonly TrialCurve[] }) {
+export const LossCurvesChart = memo(function LossCurvesChart({ curves, nnOnly = false }: { curves: readonly TrialCurve[]; nnOnly?: boolean }) {
   const drawn = useDeferredValue(curves);
   const rows = useMemo(() => curveRows(drawn), [drawn]);
   const [hovered, setHovered] = useState<number | null>(null);
@@ -123,7 +172,7 @@ export const LossCurvesChart = memo(function LossCurvesChart({ curves }: { curve
     <Card withBorder padding="xs">
       <figure role="img" aria-label="Loss curves" data-points={points} data-trials={drawn.length} data-running={running} style={{ margin: 0 }}>
         <Text size="sm" fw={600}>
-          Loss curves <Text span size="xs">(validation loss by epoch)</Text>{' '}
+          Loss curves <Text span size="xs">(validation loss by epoch{nnOnly ? ', NN trials' : ''})</Text>{' '}
           <Text span size="xs" c="dimmed">
             {drawn.length ? `${running} running, ${drawn.length - running} just finished (dashed)` : 'no trial running yet'}
           </Text>

@@ -5,8 +5,8 @@
 import { create } from 'zustand';
 import type { DataInspection } from '../../../../worker/src/contract/api.ts';
 import { TRIALS_REQUEST_DEFAULTS } from '../../../../worker/src/contract/jobs/trials.ts';
-import type { TrialsEngineName, TrialsSampler } from '../../../../worker/src/contract/trialsProtocol.ts';
-import { DEFAULT_SPACE_ROWS, type SpaceRows } from './space.ts';
+import type { TrialsEngineName, TrialsFamily, TrialsSampler } from '../../../../worker/src/contract/trialsProtocol.ts';
+import { DEFAULT_ROWS, type SpacesRows } from './space.ts';
 
 const D = TRIALS_REQUEST_DEFAULTS;
 
@@ -20,6 +20,8 @@ export interface SweepFormValues {
   data: string;
   target: string;
   task: TaskChoice;
+  /** The families checked (sent in TrialsFamily's order, the order they run). */
+  families: TrialsFamily[];
   trials: number | string;
   epochs: number | string;
   patience: number | string;
@@ -32,8 +34,11 @@ export interface SweepFormValues {
   seed: number | string;
   device: string;
   engine: 'auto' | TrialsEngineName;
+  treeWorkersMode: 'auto' | 'fixed';
+  treeWorkers: number | string;
   name: string;
-  space: SpaceRows;
+  /** Every family's rows (a family unchecked keeps its edits for when it is checked again). */
+  space: SpacesRows;
 }
 
 interface SweepFormState extends SweepFormValues {
@@ -48,11 +53,14 @@ interface SweepFormState extends SweepFormValues {
 const FOLDS_SUGGESTION = 5;
 /** What the concurrency field offers when one switches from auto. */
 const CONCURRENCY_SUGGESTION = 4;
+/** What the tree workers field offers when one switches from auto. */
+const TREE_WORKERS_SUGGESTION = 2;
 
 export const initialSweepForm = (): Omit<SweepFormState, 'set'> => ({
   data: '',
   target: '',
   task: D.task,
+  families: [...D.families],
   trials: D.trials,
   epochs: D.epochs,
   patience: D.patience,
@@ -65,8 +73,10 @@ export const initialSweepForm = (): Omit<SweepFormState, 'set'> => ({
   seed: D.seed,
   device: typeof D.device === 'string' ? D.device : 'auto',
   engine: D.engine,
+  treeWorkersMode: D.treeWorkers === 'auto' ? 'auto' : 'fixed',
+  treeWorkers: D.treeWorkers === 'auto' ? TREE_WORKERS_SUGGESTION : D.treeWorkers,
   name: '',
-  space: DEFAULT_SPACE_ROWS,
+  space: DEFAULT_ROWS,
   inspect: null,
   errors: {},
   busy: false,

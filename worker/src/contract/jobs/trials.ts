@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { CommonEvent, RunInfoBase, RunName } from '../runs.js';
 import { DeviceRequest } from '../protocol.js';
-import { SearchSpace, TrialParams, TrialResult, TrialsEngineName, TrialsSampler, TrialsTask } from '../trialsProtocol.js';
+import { FamilySpaces, TrialParams, TrialResult, TrialRunner, TrialsEngineName, TrialsFamily, TrialsSampler, TrialsTask } from '../trialsProtocol.js';
 
 export const TRIALS_KIND = 'trials';
 
@@ -21,6 +21,13 @@ export const TrialsRequest = z
     target: z.string().min(1, 'name the target (a column, or a .npy file)'),
     /** auto: binary when the target holds exactly the values 0 and 1, regression otherwise. */
     task: z.union([z.literal('auto'), TrialsTask]).default('auto'),
+    /** The families compared, in the order they run; each gets `trials` trials (its own Optuna study). */
+    families: z
+      .array(TrialsFamily, "families among 'nn', 'xgboost', 'lightgbm', 'catboost'")
+      .min(1, 'at least one family')
+      .refine((list) => new Set(list).size === list.length, 'a family is named twice')
+      .default(['nn']),
+    /** Trials per family. */
     trials: Whole('trials').min(1, 'at least 1 trial').max(100_000, 'at most 100,000 trials').default(20),
     /** Members trained at once (a trial with K folds is K members); auto: from the memory estimate. */
     concurrency: z.union([z.literal('auto'), Whole('members').min(1, 'at least 1').max(4096, 'at most 4,096')]).default('auto'),
@@ -30,8 +37,8 @@ export const TrialsRequest = z
     /** K-fold cross-validation (a trial's K fold models train as K members); null: one held-out part. */
     folds: Whole('folds').min(2, 'at least 2 folds').max(50, 'at most 50 folds').nullable().default(null),
     valFraction: z.number('a fraction').gt(0, 'above 0').lt(1, 'below 1').default(0.2),
-    /** The search space (SearchSpace, Optuna's distributions by name); null: the default space. */
-    space: SearchSpace.nullable().default(null),
+    /** Search spaces by family (Optuna's distributions by parameter name), over each family's default; null: the defaults. */
+    space: FamilySpaces.nullable().default(null),
     /** Where the space came from (a file's name), for messages. */
     spaceSource: z.string().nullable().default(null),
     sampler: TrialsSampler.default('tpe'),
@@ -40,6 +47,8 @@ export const TrialsRequest = z
     engine: z.union([z.literal('auto'), TrialsEngineName]).default('auto'),
     vramLimitGiB: z.number('GiB').positive('above 0 GiB').nullable().default(null),
     targetMemory: z.number('a fraction').gt(0, 'above 0').max(1, 'at most 1').default(0.85),
+    /** Tree worker processes per GPU (on a CPU: processes sharing the cores); auto: from the first trial's measured peak on a GPU, on a CPU up to 4 with the cores split. */
+    treeWorkers: z.union([z.literal('auto'), Whole('workers').min(1, 'at least 1').max(64, 'at most 64')]).default('auto'),
     name: RunName.optional(),
   })
   .strict();
@@ -68,19 +77,47 @@ export const TrialsEvent = z.discriminatedUnion('kind', [
     trialsDone: Count,
     task: TrialsTask,
     metric: z.enum(['r2', 'auc']),
+    families: z.array(TrialsFamily),
   }),
   ...CommonEvent.options,
   /** The engine and concurrency this session trains with, and why. */
-  z.object({ kind: z.literal('engine'), engine: TrialsEngineName, why: z.string(), concurrency: z.number().int().positive(), memberBytes: Count, roomBytes: Bytes, device: z.string(), failedStale: z.array(Count) }),
-  z.object({ kind: z.literal('trialStarted'), number: Count, params: TrialParams, seed: Count, members: z.number().int().positive() }),
+  /** A family started: its engine (tree families: 'worker') and concurrency (tree families: workers), and why. */
+  z.object({ kind: z.literal('engine'), family: TrialsFamily, engine: TrialRunner, why: z.string(), concurrency: z.number().int().positive(), memberBytes: Count, roomBytes: Bytes, device: z.string(), failedStale: z.array(Count) }),
+  z.object({ kind: z.literal('trialStarted'), family: TrialsFamily, number: Count, params: TrialParams, seed: Count, members: z.number().int().positive() }),
   /** Sampled validation and training loss by epoch of running trials. */
   z.object({ kind: z.literal('curve'), points: z.array(z.object({ number: Count, epoch: Count, train: z.number(), val: z.number() })) }),
   /** A trial finished (complete, pruned or failed); trialsDone counts the complete ones. */
   z.object({ kind: z.literal('trialDone'), result: TrialResult, trialsDone: Count, trialsTotal: Count }),
   z.object({ kind: z.literal('concurrency'), concurrency: z.number().int().positive(), reason: z.enum(['oom', 'measured']), peak: Bytes, estimate: Bytes }),
   z.object({ kind: z.literal('oom'), members: z.number().int().positive(), concurrency: z.number().int().positive(), restarted: z.array(Count) }),
+  /** A tree worker process started, was replaced or recycled (trialsProtocol's tree_worker). */
+  z.object({ kind: z.literal('treeWorker'), family: TrialsFamily, slot: Count, pid: z.number().int().positive(), device: z.string(), visibleDevices: z.string(), threads: z.number().int().positive(), reason: z.enum(['started', 'replaced', 'recycled', 'oom']), detail: z.string().nullable() }),
+  /** A tree trial ran out of GPU memory and runs again with fewer workers, or on the CPU. */
+  z.object({ kind: z.literal('treeOom'), family: TrialsFamily, number: Count, device: z.string(), action: z.enum(['fewer_workers', 'cpu']), workers: Count, message: z.string() }),
+  z.object({ kind: z.literal('familyDone'), family: TrialsFamily, complete: Count, ms: z.number().nonnegative() }),
 ]);
 export type TrialsEvent = z.infer<typeof TrialsEvent>;
+
+/** One family's line of a sweep's comparison (the summary, the panel and `status --json`). */
+export const FamilySummary = z.object({
+  family: TrialsFamily,
+  /** 1 for the best family (by its best value), and so on; null while it has no complete trial. */
+  rank: z.number().int().positive().nullable(),
+  trialsDone: Count,
+  trialsTotal: Count,
+  failed: Count,
+  best: z.object({ number: Count, value: z.number(), params: TrialParams }).nullable(),
+  /** Mean wall ms per complete trial, and the most memory one trial used (peakSource says how it was known). */
+  msPerTrial: z.number().nonnegative().nullable(),
+  peakBytes: Bytes,
+  peakSource: z.enum(['measured', 'estimate']).nullable(),
+  /** The family's wall time, summed over sessions (each session's family_done ms; a session cut short: from its sweep_opened to its last journaled record). */
+  elapsedMs: z.number().nonnegative(),
+  engine: TrialRunner.nullable(),
+  /** Workers (tree families) or members at once (nn) in the last session. */
+  concurrency: z.number().int().positive().nullable(),
+});
+export type FamilySummary = z.infer<typeof FamilySummary>;
 
 /** What the panel shows of a sweep beyond the base. */
 export const TrialsRunInfo = RunInfoBase.extend({
@@ -92,7 +129,9 @@ export const TrialsRunInfo = RunInfoBase.extend({
   trialsTotal: Count,
   engine: TrialsEngineName.nullable(),
   concurrency: z.number().int().positive().nullable(),
-  best: z.object({ number: Count, value: z.number(), params: TrialParams }).nullable(),
+  best: z.object({ family: TrialsFamily, number: Count, value: z.number(), params: TrialParams }).nullable(),
+  /** The families side by side, in the spec's order. */
+  families: z.array(FamilySummary),
   /** The request's settings (epochs, patience, folds, sampler, seed, space, ...), as run.json keeps them. */
   settings: z.object({
     epochs: Count,
@@ -104,7 +143,9 @@ export const TrialsRunInfo = RunInfoBase.extend({
     engine: z.string(),
     concurrency: z.union([z.literal('auto'), Count]),
     device: z.string(),
-    space: SearchSpace.nullable(),
+    space: FamilySpaces.nullable(),
+    families: z.array(TrialsFamily),
+    treeWorkers: z.union([z.literal('auto'), Count]),
   }),
 });
 export type TrialsRunInfo = z.infer<typeof TrialsRunInfo>;

@@ -12,7 +12,7 @@ import { RUN_FORMAT } from './manifest.js';
 import { JournalRecord } from './records.js';
 import { runStatus, type TrialsStatus } from './runStatus.js';
 import { createTrialsRun, executeTrialsRun, type TrialsSummary } from './trialsRun.js';
-import { metricValue, paramsLine } from './words.js';
+import { familyTable, metricValue, paramsLine, trialName } from './words.js';
 import { inspectData, runTrials } from './panelCalls.js';
 
 export const trialsJob: Job<TrialsRequestParsed, TrialsSettings, TrialsStatus, TrialsSummary, TrialsEvent> = {
@@ -39,6 +39,7 @@ export const trialsJob: Job<TrialsRequestParsed, TrialsSettings, TrialsStatus, T
       engine: status.engine,
       concurrency: status.concurrency,
       best: status.best,
+      families: status.families,
       settings: status.settings,
       sessionTrialsStart: status.sessionTrialsStart,
     };
@@ -47,15 +48,25 @@ export const trialsJob: Job<TrialsRequestParsed, TrialsSettings, TrialsStatus, T
   statusLines(status, options) {
     const s = status.settings;
     const validation = s.folds === null ? `${Math.round(s.valFraction * 100)}% held out` : `${s.folds} folds`;
+    const nnOnly = s.families.length === 1 && s.families[0] === 'nn';
+    const nn = status.families.find((family) => family.family === 'nn');
+    const trees = status.families.filter((family) => family.family !== 'nn' && family.engine !== null);
     return [
-      `trials   ${status.trialsDone}/${status.trialsTotal} complete${status.trialsOther > 0 ? `, ${status.trialsOther} failed or pruned` : ''}`,
-      ...(status.best ? [`best     ${status.metric} ${metricValue(status.best.value)}: trial ${status.best.number} (${paramsLine(status.best.params)})`] : []),
-      ...(status.engine === null ? [] : [`engine   ${status.engine}, ${status.concurrency ?? '?'} member(s) at once on ${status.device ?? '?'}${status.engineWhy ? ` (${status.engineWhy})` : ''}${status.ooms > 0 ? `, ${status.ooms} OOM(s) recovered` : ''}`]),
+      `trials   ${status.trialsDone}/${status.trialsTotal} complete${nnOnly ? '' : ` (${s.families.length} families, ${status.trialsTotal / s.families.length} each)`}${status.trialsOther > 0 ? `, ${status.trialsOther} failed or pruned` : ''}`,
+      ...(status.best ? [`best     ${status.metric} ${metricValue(status.best.value)}: ${trialName(status.best.family, status.best.number, !nnOnly)} (${paramsLine(status.best.params)})`] : []),
+      ...(status.engine === null
+        ? []
+        : [`engine   ${nnOnly ? '' : 'nn: '}${status.engine}, ${(nnOnly ? status.concurrency : nn?.concurrency) ?? '?'} member(s) at once on ${status.device ?? '?'}${status.engineWhy ? ` (${status.engineWhy})` : ''}${status.ooms > 0 ? `, ${status.ooms} OOM(s) recovered` : ''}`]),
+      ...trees.map((family, i) => `${i === 0 && status.engine === null ? 'engine   ' : '         '}${family.family}: ${family.concurrency ?? '?'} worker process(es)`),
+      ...(status.treeWorkersReplaced + status.treeOoms > 0 ? [`workers  ${status.treeWorkersReplaced} tree worker(s) replaced or recycled, ${status.treeOoms} tree trial(s) moved after an out-of-memory`] : []),
+      ...(nnOnly ? [] : familyTable(status.families, status.metric).map((line, i) => `${i === 0 ? 'compare  ' : '         '}${line}`)),
       `task     ${status.task}, objective ${status.metric} (higher is better)`,
       `data     ${status.data} (${count(status.rows)} rows, ${count(status.features)} features)`,
       `target   ${status.target}`,
-      `settings ${s.epochs} epochs, patience ${s.patience}, ${validation}, sampler ${s.sampler}, seed ${s.seed}, engine ${s.engine}, concurrency ${s.concurrency}, device ${s.device}`,
-      ...(options?.verbose && s.space ? Object.entries(s.space).map(([key, value], i) => `${i === 0 ? 'space   ' : '        '} ${key}: ${JSON.stringify(value)}`) : []),
+      `settings ${nnOnly ? '' : `families ${s.families.join(', ')}, `}${s.epochs} epochs, patience ${s.patience}, ${validation}, sampler ${s.sampler}, seed ${s.seed}, engine ${s.engine}, concurrency ${s.concurrency}${s.families.some((family) => family !== 'nn') ? `, tree workers ${s.treeWorkers}` : ''}, device ${s.device}`,
+      ...(options?.verbose && s.space
+        ? Object.entries(s.space).flatMap(([family, space]) => Object.entries(space ?? {}).map(([key, value]) => `${family}.${key}: ${JSON.stringify(value)}`)).map((line, i) => `${i === 0 ? 'space   ' : '        '} ${line}`)
+        : []),
       `results  ${status.trialsFile}, ${status.study}`,
     ];
   },

@@ -5,9 +5,11 @@
  * left at this session's rate. Curves, started trials and memory change nothing
  * listed: they return undefined at once (they are the high-rate events).
  */
-import type { TrialsEvent, TrialsRunInfo } from '../../contract/jobs/trials.js';
+import type { FamilySummary, TrialsEvent, TrialsRunInfo } from '../../contract/jobs/trials.js';
 import type { RunInfo } from '../../contract/runs.js';
-import { OPENING, progressLine, trainingPhase } from './words.js';
+import type { TrialResult } from '../../contract/trialsProtocol.js';
+import { rankFamilies } from './families.js';
+import { namesFamilies, OPENING, progressLine, trainingPhase } from './words.js';
 
 /** sessionTrialsStart: complete trials when the session running now began (the status's, kept in the info beside the contract's fields). */
 type Info = RunInfo & Partial<Omit<TrialsRunInfo, 'kind'>> & { sessionTrialsStart?: number | null };
@@ -19,6 +21,26 @@ function eta(info: Info, done: number, total: number, startDone: number, now: nu
   return Math.round(((total - done) * (now - since)) / (done - startDone));
 }
 
+/** A family's summary with one more finished trial (elapsed time is the journal's: the next read from disk brings it). */
+function withTrial(summary: FamilySummary, result: TrialResult): FamilySummary {
+  const complete = result.state === 'complete';
+  const done = summary.trialsDone + (complete ? 1 : 0);
+  const wins = complete && result.value !== null && (summary.best === null || result.value > summary.best.value || (result.value === summary.best.value && result.number < summary.best.number));
+  const higher = result.peakBytes !== null && (summary.peakBytes === null || result.peakBytes > summary.peakBytes);
+  return {
+    ...summary,
+    trialsDone: done,
+    failed: summary.failed + (result.state === 'failed' ? 1 : 0),
+    best: wins ? { number: result.number, value: result.value!, params: result.params } : summary.best,
+    msPerTrial: complete ? ((summary.msPerTrial ?? 0) * summary.trialsDone + result.ms) / done : summary.msPerTrial,
+    peakBytes: higher ? result.peakBytes : summary.peakBytes,
+    peakSource: higher ? result.peakSource : summary.peakSource,
+  };
+}
+
+const foldFamily = (families: FamilySummary[] | undefined, family: FamilySummary['family'], change: (summary: FamilySummary) => FamilySummary): FamilySummary[] | undefined =>
+  families === undefined ? undefined : rankFamilies(families.map((summary) => (summary.family === family ? change(summary) : summary)));
+
 export function foldTrialsEvent(info: Info, event: TrialsEvent, now = Date.now()): RunInfo | undefined {
   if (info.trialsTotal === undefined) return undefined; // read from a run folder without the fields: nothing to fold into
   const total = info.trialsTotal;
@@ -26,22 +48,36 @@ export function foldTrialsEvent(info: Info, event: TrialsEvent, now = Date.now()
   const words = (next: Info): Info => ({
     ...next,
     phase: next.concurrency ? trainingPhase(next.concurrency, next.trialsDone ?? 0, total) : OPENING,
-    progressLine: progressLine({ done: next.trialsDone ?? 0, total, metric: next.metric ?? null, best: next.best ?? null }),
+    progressLine: progressLine({ done: next.trialsDone ?? 0, total, metric: next.metric ?? null, best: next.best ?? null, named: namesFamilies(next.settings?.families) }),
   });
   switch (event.kind) {
     case 'runtime':
       return { ...info, phase: OPENING };
     case 'engine':
-      return words({ ...info, engine: event.engine, concurrency: event.concurrency, device: event.device });
+      return words({
+        ...info,
+        ...(event.engine === 'worker' ? {} : { engine: event.engine }),
+        concurrency: event.concurrency,
+        device: event.device,
+        families: foldFamily(info.families, event.family, (summary) => ({ ...summary, engine: event.engine, concurrency: event.concurrency })),
+      });
     case 'concurrency':
       return words({ ...info, concurrency: event.concurrency });
     case 'trialDone': {
       const { result } = event;
       const held = info.best ?? null;
-      const wins = result.state === 'complete' && result.value !== null && (held === null || result.value > held.value || (result.value === held.value && result.number < held.number));
-      const best = wins ? { number: result.number, value: result.value!, params: result.params } : held;
+      const wins =
+        result.state === 'complete' && result.value !== null && (held === null || result.value > held.value || (result.value === held.value && result.family === held.family && result.number < held.number));
+      const best = wins ? { family: result.family, number: result.number, value: result.value!, params: result.params } : held;
       const startDone = info.sessionTrialsStart ?? done;
-      return words({ ...info, trialsDone: event.trialsDone, unitsDone: event.trialsDone, best, etaMs: eta(info, event.trialsDone, total, startDone, now) });
+      return words({
+        ...info,
+        trialsDone: event.trialsDone,
+        unitsDone: event.trialsDone,
+        best,
+        families: foldFamily(info.families, result.family, (summary) => withTrial(summary, result)),
+        etaMs: eta(info, event.trialsDone, total, startDone, now),
+      });
     }
     default:
       return undefined;

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { Journal, NewRecord as BaseNewRecord } from '../../runs/journal.js';
-import { TrialResult, TrialsEngineName } from '../../contract/trialsProtocol.js';
+import { TrialResult, TrialRunner, TrialsFamily } from '../../contract/trialsProtocol.js';
 
 const Count = z.number().int().nonnegative();
 const Bytes = Count.nullable();
@@ -33,12 +33,14 @@ export const JournalRecord = z.discriminatedUnion('type', [
     complete: Count,
   }),
   z.object({ type: z.literal('worker_ready'), at: At, pid: Count, python: z.string(), torch: z.string(), cuda: z.boolean() }),
+  /** A family's study opened (one per family per session, in the spec's order); a record from before families existed is nn's. */
   z.object({
     type: z.literal('sweep_opened'),
     at: At,
+    family: TrialsFamily.default('nn'),
     complete: Count,
     failedStale: z.array(Count),
-    engine: TrialsEngineName,
+    engine: TrialRunner,
     engineWhy: z.string(),
     concurrency: z.number().int().positive(),
     memberBytes: Count,
@@ -48,6 +50,23 @@ export const JournalRecord = z.discriminatedUnion('type', [
   TrialDoneRecord,
   z.object({ type: z.literal('concurrency'), at: At, concurrency: z.number().int().positive(), reason: z.enum(['oom', 'measured']), peak: Bytes, estimate: Bytes }),
   z.object({ type: z.literal('trials_oom'), at: At, members: z.number().int().positive(), concurrency: z.number().int().positive(), restarted: z.array(Count) }),
+  /** A tree worker process started, was replaced (it died mid-trial), recycled (its memory grew) or restarted after an OOM. */
+  z.object({
+    type: z.literal('tree_worker'),
+    at: At,
+    family: TrialsFamily,
+    slot: Count,
+    pid: z.number().int().positive(),
+    device: z.string(),
+    visibleDevices: z.string(),
+    threads: z.number().int().positive(),
+    reason: z.enum(['started', 'replaced', 'recycled', 'oom']),
+    detail: z.string().nullable(),
+  }),
+  /** A tree trial ran out of GPU memory: it runs again with fewer workers on that device, or on the CPU. */
+  z.object({ type: z.literal('tree_oom'), at: At, family: TrialsFamily, number: Count, device: z.string(), action: z.enum(['fewer_workers', 'cpu']), workers: Count, message: z.string() }),
+  /** A family reached its count in this session; ms: the runtime's wall time for it in this session. */
+  z.object({ type: z.literal('family_done'), at: At, family: TrialsFamily, complete: Count, ms: z.number().nonnegative() }),
   z.object({ type: z.literal('run_interrupted'), at: At, reason: z.string() }),
   z.object({ type: z.literal('run_failed'), at: At, kind: z.string(), message: z.string() }),
   z.object({ type: z.literal('run_completed'), at: At, complete: Count }),

@@ -8,8 +8,9 @@ import { liveOwner } from '../../runs/lock.js';
 import type { StatusBase } from '../job.js';
 import { readManifest, runPaths, type RunManifest } from './manifest.js';
 import { JournalRecord } from './records.js';
+import { familySummaries } from './families.js';
 import { replay, type SweepState } from './runState.js';
-import { failedPhase, failureWords, FINISHING, interruptionPhase, OPENING, progressLine, STARTING, trainingPhase } from './words.js';
+import { failedPhase, failureWords, FINISHING, interruptionPhase, namesFamilies, OPENING, progressLine, STARTING, trainingPhase } from './words.js';
 
 export interface TrialsStatus extends StatusBase {
   kind: typeof TRIALS_KIND;
@@ -23,8 +24,11 @@ export interface TrialsStatus extends StatusBase {
   target: string;
   task: TrialsRunInfo['task'];
   metric: TrialsRunInfo['metric'];
+  /** Complete trials over every family, of trials x families. */
   trialsDone: number;
   trialsTotal: number;
+  /** The families side by side, in the spec's order (FamilySummary). */
+  families: TrialsRunInfo['families'];
   /** Finished trials that did not complete (failed or pruned). */
   trialsOther: number;
   engine: TrialsRunInfo['engine'];
@@ -38,6 +42,9 @@ export interface TrialsStatus extends StatusBase {
   study: string;
   /** Concurrency halvings after an out-of-memory, over the run. */
   ooms: number;
+  /** Tree workers replaced (died mid-trial) or recycled, and tree trials moved after an out-of-memory, over the run. */
+  treeWorkersReplaced: number;
+  treeOoms: number;
   /** Complete trials when the session running now began (the panel's live ETA counts from it); null unless running. */
   sessionTrialsStart: number | null;
 }
@@ -68,6 +75,8 @@ function settingsOf(manifest: RunManifest): TrialsRunInfo['settings'] {
     concurrency: manifest.request.concurrency,
     device: spec.device,
     space: spec.space,
+    families: spec.families,
+    treeWorkers: spec.treeWorkers ?? 'auto',
   };
 }
 
@@ -80,7 +89,7 @@ function runningPhase(state: SweepState, session: readonly Journaled[], total: n
   return trainingPhase(state.concurrency ?? 1, state.complete, total);
 }
 
-const bestOf = (best: TrialResult | null): TrialsRunInfo['best'] => (best && best.value !== null ? { number: best.number, value: best.value, params: best.params } : null);
+const bestOf = (best: TrialResult | null): TrialsRunInfo['best'] => (best && best.value !== null ? { family: best.family, number: best.number, value: best.value, params: best.params } : null);
 
 export function runStatus(runDirArg: string): TrialsStatus {
   const runDir = resolve(runDirArg);
@@ -89,12 +98,12 @@ export function runStatus(runDirArg: string): TrialsStatus {
   const { records } = readJournal(paths.journal, JournalRecord);
   const owner = liveOwner(paths.lock);
   const state = replay(records, owner !== undefined);
-  const total = manifest.spec.trials;
+  const total = manifest.spec.trials * manifest.spec.families.length;
   const all = sessions(records);
   const open = state.status === 'running' ? all.at(-1) : undefined;
   const elapsedMs = all.filter((session) => session !== open).reduce((sum, session) => sum + (session.end - session.start), 0);
   const best = bestOf(state.best);
-  const line = progressLine({ done: state.complete, total, metric: manifest.checked.metric, best });
+  const line = progressLine({ done: state.complete, total, metric: manifest.checked.metric, best, named: namesFamilies(manifest.spec.families) });
   let phase: string;
   let etaMs: number | null = null;
   let failure: RunFailure | null = null;
@@ -117,6 +126,9 @@ export function runStatus(runDirArg: string): TrialsStatus {
     phase = interruptionPhase(interrupted?.type === 'run_interrupted' ? interrupted.reason : null);
   }
   const lastOpened = state.opened;
+  // The NN family's engine (a tree family's runner is 'worker': its FamilySummary says so).
+  const nnOpened = state.openedBy.get('nn');
+  const nnEngine = nnOpened?.engine;
   return {
     runDir,
     kind: TRIALS_KIND,
@@ -139,9 +151,10 @@ export function runStatus(runDirArg: string): TrialsStatus {
     metric: manifest.checked.metric,
     trialsDone: state.complete,
     trialsTotal: total,
+    families: familySummaries(records, manifest.spec.families, manifest.spec.trials),
     trialsOther: state.trials.size - state.complete,
-    engine: lastOpened?.engine ?? null,
-    engineWhy: lastOpened?.engineWhy ?? null,
+    engine: nnEngine === undefined || nnEngine === 'worker' ? null : nnEngine,
+    engineWhy: nnOpened?.engineWhy ?? lastOpened?.engineWhy ?? null,
     concurrency: state.concurrency,
     best,
     settings: settingsOf(manifest),
@@ -150,6 +163,8 @@ export function runStatus(runDirArg: string): TrialsStatus {
     trialsFile: paths.trials,
     study: paths.study,
     ooms: records.filter((record) => record.type === 'trials_oom').length,
+    treeWorkersReplaced: records.filter((record) => record.type === 'tree_worker' && record.reason !== 'started').length,
+    treeOoms: records.filter((record) => record.type === 'tree_oom').length,
     sessionTrialsStart,
   };
 }

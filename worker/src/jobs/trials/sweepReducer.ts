@@ -4,15 +4,17 @@
  * (the runtime got ready, sent an event, exited) and returns the next state with
  * the effects to carry out, in order, as plain data. sweepSession.ts does the
  * I/O. A finished trial is journaled before it is written to trials.jsonl and
- * before it is shown, and a number the journal has is never journaled again.
+ * before it is shown, and a trial the journal has (a family and a number: numbers
+ * count per family) is never journaled again.
  */
 import type { EngineToRuntime, RuntimeErrorCode, RuntimeToEngine } from '../../contract/protocol.js';
 import type { TrialsEvent } from '../../contract/jobs/trials.js';
-import type { TrialResult } from '../../contract/trialsProtocol.js';
+import type { TrialKey, TrialResult, TrialsFamily } from '../../contract/trialsProtocol.js';
 import { HeadroomError, type ErrorKind } from '../../errors.js';
 import { describeExit, type RuntimeExit } from '../../supervisor/runtimeProcess.js';
 import type { RunManifest } from './manifest.js';
 import type { NewRecord } from './records.js';
+import { keyOf } from './runState.js';
 
 /** Only bad input is the user's to fix; every other failure of the runtime is Headroom's. */
 const errorKind = (code: RuntimeErrorCode): ErrorKind => (code === 'bad_input' || code === 'bad_spec' || code === 'bad_device' ? 'bad_input' : 'internal');
@@ -24,9 +26,11 @@ export interface SweepConfig {
 
 export interface SweepState {
   readonly config: SweepConfig;
-  /** Trial numbers the journal holds as finished (earlier sessions and this one). */
-  readonly finished: ReadonlySet<number>;
+  /** Trials the journal holds as finished (earlier sessions and this one), by keyOf (family and number). */
+  readonly finished: ReadonlyMap<string, TrialKey>;
+  /** Complete trials over every family, and by family. */
   readonly complete: number;
+  readonly completeBy: ReadonlyMap<TrialsFamily, number>;
 }
 
 export type SweepInput =
@@ -46,7 +50,21 @@ export type SweepEffect =
 
 export function openSweep(config: SweepConfig, finished: Iterable<TrialResult>): SweepState {
   const list = [...finished];
-  return { config, finished: new Set(list.map((result) => result.number)), complete: list.filter((result) => result.state === 'complete').length };
+  const completeBy = new Map<TrialsFamily, number>();
+  for (const result of list) if (result.state === 'complete') completeBy.set(result.family, (completeBy.get(result.family) ?? 0) + 1);
+  return {
+    config,
+    finished: new Map(list.map((result) => [keyOf(result), { family: result.family, number: result.number }])),
+    complete: list.filter((result) => result.state === 'complete').length,
+    completeBy,
+  };
+}
+
+/** The journaled trials as `sweep` names them: by the spec's family order, then number. */
+function journaledKeys(state: SweepState): TrialKey[] {
+  const order = state.config.spec.families;
+  const rank = (family: TrialsFamily): number => (order.includes(family) ? order.indexOf(family) : order.length);
+  return [...state.finished.values()].sort((a, b) => rank(a.family) - rank(b.family) || a.family.localeCompare(b.family) || a.number - b.number);
 }
 
 export function step(state: SweepState, input: SweepInput): { state: SweepState; effects: SweepEffect[] } {
@@ -69,7 +87,7 @@ function apply(state: SweepState, input: SweepInput, effects: SweepEffect[]): Sw
         { kind: 'report', event: { kind: 'runtime', pid: ready.pid, torch: ready.torch, cuda: ready.cuda } },
       );
       if (input.paused) effects.push({ kind: 'send', message: { type: 'pause' } });
-      effects.push({ kind: 'send', message: { type: 'sweep', spec: config.spec, runDir: config.runDir, journaled: [...state.finished].sort((a, b) => a - b) } });
+      effects.push({ kind: 'send', message: { type: 'sweep', spec: config.spec, runDir: config.runDir, journaled: journaledKeys(state) } });
       return state;
     }
     case 'exit': {
@@ -82,40 +100,82 @@ function apply(state: SweepState, input: SweepInput, effects: SweepEffect[]): Sw
 }
 
 function onEvent(state: SweepState, event: RuntimeToEngine, effects: SweepEffect[]): SweepState {
-  const total = state.config.spec.trials;
+  const { spec } = state.config;
+  const total = spec.trials * spec.families.length;
   switch (event.type) {
     case 'sweep_opened': {
       const { type, ...opened } = event;
       void type;
+      if (!spec.families.includes(opened.family)) throw new HeadroomError('internal', `the runtime opened the ${opened.family} family's study; this sweep searches ${spec.families.join(', ')}`);
       effects.push(
         { kind: 'journal', record: { type: 'sweep_opened', ...opened } },
         {
           kind: 'report',
-          event: { kind: 'engine', engine: opened.engine, why: opened.engineWhy, concurrency: opened.concurrency, memberBytes: opened.memberBytes, roomBytes: opened.roomBytes, device: opened.device, failedStale: opened.failedStale },
+          event: {
+            kind: 'engine',
+            family: opened.family,
+            engine: opened.engine,
+            why: opened.engineWhy,
+            concurrency: opened.concurrency,
+            memberBytes: opened.memberBytes,
+            roomBytes: opened.roomBytes,
+            device: opened.device,
+            failedStale: opened.failedStale,
+          },
         },
       );
       return state;
     }
     case 'trial_started':
-      effects.push({ kind: 'report', event: { kind: 'trialStarted', number: event.number, params: event.params, seed: event.seed, members: event.members } });
+      effects.push({ kind: 'report', event: { kind: 'trialStarted', family: event.family, number: event.number, params: event.params, seed: event.seed, members: event.members } });
       return state;
     case 'trial_progress':
       effects.push({ kind: 'report', event: { kind: 'curve', points: event.points } });
       return state;
     case 'trial_done': {
       const { result } = event;
-      if (state.finished.has(result.number)) {
-        // Never trained or counted twice: the journal's record of this number stays the one in force.
-        effects.push({ kind: 'report', event: { kind: 'log', line: `the runtime reported trial ${result.number} again; the journal already holds it (kept as journaled)` } });
+      const key = keyOf(result);
+      if (state.finished.has(key)) {
+        // Never trained or counted twice: the journal's record of this trial stays the one in force.
+        effects.push({ kind: 'report', event: { kind: 'log', line: `the runtime reported ${result.family} trial ${result.number} again; the journal already holds it (kept as journaled)` } });
         return state;
       }
-      const complete = state.complete + (result.state === 'complete' ? 1 : 0);
+      if (!spec.families.includes(result.family)) throw new HeadroomError('internal', `the runtime finished a ${result.family} trial; this sweep searches ${spec.families.join(', ')}`);
+      const counts = result.state === 'complete' ? 1 : 0;
+      const complete = state.complete + counts;
       effects.push(
         { kind: 'journal', record: { type: 'trial_done', result, recovered: event.recovered } },
         { kind: 'trial', result },
         { kind: 'report', event: { kind: 'trialDone', result, trialsDone: complete, trialsTotal: total } },
       );
-      return { ...state, finished: new Set(state.finished).add(result.number), complete };
+      return {
+        ...state,
+        finished: new Map(state.finished).set(key, { family: result.family, number: result.number }),
+        complete,
+        completeBy: new Map(state.completeBy).set(result.family, (state.completeBy.get(result.family) ?? 0) + counts),
+      };
+    }
+    case 'tree_worker': {
+      const { type, ...worker } = event;
+      void type;
+      effects.push({ kind: 'journal', record: { type: 'tree_worker', ...worker } }, { kind: 'report', event: { kind: 'treeWorker', ...worker } });
+      return state;
+    }
+    case 'tree_oom': {
+      const { type, ...oom } = event;
+      void type;
+      effects.push({ kind: 'journal', record: { type: 'tree_oom', ...oom } }, { kind: 'report', event: { kind: 'treeOom', ...oom } });
+      return state;
+    }
+    case 'family_done': {
+      const held = state.completeBy.get(event.family) ?? 0;
+      if (held !== spec.trials || event.complete !== spec.trials) {
+        throw new HeadroomError('internal', `the runtime ended the ${event.family} family with ${event.complete} complete trials; the journal holds ${held} of the ${spec.trials} asked for`);
+      }
+      const { type, ...done } = event;
+      void type;
+      effects.push({ kind: 'journal', record: { type: 'family_done', ...done } }, { kind: 'report', event: { kind: 'familyDone', ...done } });
+      return state;
     }
     case 'concurrency': {
       const { type, ...change } = event;
@@ -130,8 +190,9 @@ function onEvent(state: SweepState, event: RuntimeToEngine, effects: SweepEffect
       return state;
     }
     case 'sweep_done':
-      if (state.complete !== total || event.complete !== total) {
-        throw new HeadroomError('internal', `the runtime ended the sweep with ${event.complete} complete trials; the journal holds ${state.complete} of the ${total} asked for`);
+      if (state.complete !== total || event.complete !== total || spec.families.some((family) => state.completeBy.get(family) !== spec.trials)) {
+        const by = spec.families.map((family) => `${family} ${state.completeBy.get(family) ?? 0}`).join(', ');
+        throw new HeadroomError('internal', `the runtime ended the sweep with ${event.complete} complete trials; the journal holds ${state.complete} of the ${total} asked for (${by}; ${spec.trials} each)`);
       }
       effects.push({ kind: 'done' });
       return state;

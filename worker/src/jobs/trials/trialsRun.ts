@@ -8,7 +8,7 @@
  */
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { TRIALS_KIND, TrialsRequest, type TrialsEvent, type TrialsRequestParsed, type TrialsSettings } from '../../contract/jobs/trials.js';
+import { TRIALS_KIND, TrialsRequest, type FamilySummary, type TrialsEvent, type TrialsRequestParsed, type TrialsRunInfo, type TrialsSettings } from '../../contract/jobs/trials.js';
 import type { SweepSpec, TrialResult } from '../../contract/trialsProtocol.js';
 import { inputChunks, openInput } from '../../corpus/inputFile.js';
 import { asHeadroomError, HeadroomError } from '../../errors.js';
@@ -23,6 +23,7 @@ import type { ExecuteOptions, RuntimeOptions } from '../job.js';
 import { askRuntime } from './askRuntime.js';
 import { readManifest, RUN_FORMAT, runPaths, type FileIdentity, type RunManifest } from './manifest.js';
 import { JournalRecord, type TrialsJournal } from './records.js';
+import { familySummaries } from './families.js';
 import { finishedTrials, replay } from './runState.js';
 import { runSweepSession } from './sweepSession.js';
 
@@ -31,10 +32,13 @@ const GIB = 1024 ** 3;
 export interface TrialsSummary {
   runDir: string;
   status: 'done';
+  /** Complete trials over every family. */
   trials: number;
   task: RunManifest['spec']['task'];
   metric: RunManifest['checked']['metric'];
-  best: { number: number; value: number; params: TrialResult['params'] } | null;
+  best: TrialsRunInfo['best'];
+  /** The families side by side, in the spec's order, ranked by their best values. */
+  families: FamilySummary[];
   /** Trials finished by this session (none when the run was already done). */
   finishedThisSession: number;
   seconds: number;
@@ -57,6 +61,7 @@ export function sweepSpec(request: TrialsRequestParsed): SweepSpec {
     patience: request.patience,
     folds: request.folds,
     valFraction: request.valFraction,
+    families: request.families,
     space: request.space,
     spaceSource: request.spaceSource,
     sampler: request.sampler,
@@ -65,6 +70,7 @@ export function sweepSpec(request: TrialsRequestParsed): SweepSpec {
     engine: request.engine === 'auto' ? null : request.engine,
     vramLimit: request.vramLimitGiB === null ? null : Math.round(request.vramLimitGiB * GIB),
     targetMemory: request.targetMemory,
+    treeWorkers: request.treeWorkers === 'auto' ? null : request.treeWorkers,
   };
 }
 
@@ -127,7 +133,7 @@ export async function createTrialsRun(requestArg: unknown, outDir: string, runti
       kind: TRIALS_KIND,
       createdAt: new Date().toISOString(),
       ...(request.name === undefined ? {} : { name: request.name }),
-      spec: { ...spec, task: checked.task, space: checked.space },
+      spec: { ...spec, task: checked.task, space: checked.spaces },
       checked: { rows: checked.rows, features: checked.features, metric: checked.metric },
       files,
       request: { engine: request.engine, concurrency: request.concurrency },
@@ -205,7 +211,15 @@ export async function executeTrialsRun(runDirArg: string, options: ExecuteOption
     await checkFiles(manifest);
     const finished = finishedTrials(journal.records);
     journal.append({ type: 'session_started', pid: process.pid, command: options.command === 'start' ? 'trials' : 'resume', finished: finished.length, complete: before.complete });
-    options.report?.({ kind: 'started', runDir, trialsTotal: manifest.spec.trials, trialsDone: before.complete, task: manifest.spec.task, metric: manifest.checked.metric });
+    options.report?.({
+      kind: 'started',
+      runDir,
+      trialsTotal: manifest.spec.trials * manifest.spec.families.length,
+      trialsDone: before.complete,
+      task: manifest.spec.task,
+      metric: manifest.checked.metric,
+      families: manifest.spec.families,
+    });
     await runSweepSession({
       runDir,
       spec: manifest.spec,
@@ -245,7 +259,8 @@ function summarize(runDir: string, manifest: RunManifest, journal: TrialsJournal
     trials: state.complete,
     task: manifest.spec.task,
     metric: manifest.checked.metric,
-    best: best && best.value !== null ? { number: best.number, value: best.value, params: best.params } : null,
+    best: best && best.value !== null ? { family: best.family, number: best.number, value: best.value, params: best.params } : null,
+    families: familySummaries(journal.records, manifest.spec.families, manifest.spec.trials),
     finishedThisSession,
     seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
     trialsFile: runPaths(runDir).trials,

@@ -3,9 +3,10 @@
  * Pure: the status (from the journal), the panel's live fold and the CLI's
  * reporter word a sweep with these, so they say the same thing.
  */
+import type { FamilySummary } from '../../contract/jobs/trials.js';
 import type { RunFailure } from '../../contract/runs.js';
-import type { TrialResult } from '../../contract/trialsProtocol.js';
-import { count } from '../../contract/words.js';
+import type { TrialResult, TrialsFamily } from '../../contract/trialsProtocol.js';
+import { count, duration } from '../../contract/words.js';
 
 export const STARTING = 'starting the runtime';
 export const OPENING = 'opening the study';
@@ -20,11 +21,18 @@ export function trainingPhase(concurrency: number, done: number, total: number):
 /** A value as the table shows it: four decimals (r2 and auc live in [-inf, 1]). */
 export const metricValue = (value: number): string => (Math.abs(value) >= 1000 ? value.toExponential(3) : value.toFixed(4));
 
-/** "12 of 20 trials · best r2 0.9123 (trial 7)"; "… · no result yet" before the first. */
-export function progressLine(p: { done: number; total: number; metric: string | null; best: { number: number; value: number } | null }): string {
+/** Whether a sweep's words name the family of a trial: every sweep but one of the NN family alone (worded as before families existed). */
+export const namesFamilies = (families: readonly TrialsFamily[] | undefined): boolean => families !== undefined && (families.length > 1 || families[0] !== 'nn');
+
+/** "xgboost trial 7"; "trial 7" of an NN trial unless named (a sweep of several families names every family). */
+export const trialName = (family: TrialsFamily | undefined, number: number, named = family !== undefined && family !== 'nn'): string =>
+  named && family !== undefined ? `${family} trial ${number}` : `trial ${number}`;
+
+/** "12 of 20 trials · best r2 0.9123 (trial 7)"; "… · no result yet" before the first; "(xgboost trial 3)" when the sweep names families. */
+export function progressLine(p: { done: number; total: number; metric: string | null; best: { family?: TrialsFamily; number: number; value: number } | null; named?: boolean }): string {
   const trials = `${count(p.done)} of ${count(p.total)} trials`;
   if (p.best === null) return `${trials} · no result yet`;
-  return `${trials} · best ${p.metric ?? 'value'} ${metricValue(p.best.value)} (trial ${p.best.number})`;
+  return `${trials} · best ${p.metric ?? 'value'} ${metricValue(p.best.value)} (${trialName(p.best.family, p.best.number, p.named)})`;
 }
 
 /** "hidden 64-32, lr 0.0012, weight_decay 1.2e-5, dropout 0.1": a trial's parameters in one line. */
@@ -34,11 +42,49 @@ export function paramsLine(params: Record<string, unknown>): string {
     .join(', ');
 }
 
-/** "trial 3 complete: r2 0.8123 in 42 epochs (1.2 s)" / "trial 4 failed: <why>". */
-export function trialLine(result: TrialResult, metric: string | null): string {
-  if (result.state === 'failed') return `trial ${result.number} failed: ${result.message ?? 'no reason given'}`;
+/** "trial 3 complete: r2 0.8123 in 42 epochs (1.2 s)" / "xgboost trial 3 complete: r2 0.8 in 120 rounds (0.3 s)" / "trial 4 failed: <why>". */
+export function trialLine(result: TrialResult, metric: string | null, of?: { done: number; total: number }, named?: boolean): string {
+  const name = `${trialName(result.family, result.number, named)}${of ? ` (${count(of.done)} of ${count(of.total)})` : ''}`;
+  if (result.state === 'failed') return `${name} failed: ${result.message ?? 'no reason given'}`;
   const value = result.value === null ? 'no value' : `${metric ?? 'value'} ${metricValue(result.value)}`;
-  return `trial ${result.number} ${result.state}: ${value} in ${count(result.epochs)} epochs (${(result.ms / 1000).toFixed(1)} s)`;
+  const steps = result.family === 'nn' ? 'epochs' : 'rounds';
+  return `${name} ${result.state}: ${value} in ${count(result.epochs)} ${steps} (${(result.ms / 1000).toFixed(1)} s)`;
+}
+
+/** Bytes in the unit that reads best: "26 KiB", "12.0 MiB", "1.50 GiB". */
+export const bytesWords = (bytes: number): string =>
+  bytes < 1024 ** 2 ? `${Math.ceil(bytes / 1024)} KiB` : bytes < 1024 ** 3 ? `${(bytes / 1024 ** 2).toFixed(1)} MiB` : `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+
+/** "12.0 MiB" (measured) or "~12.0 MiB" (the estimate), "8 KiB" below a MiB, "1.5 GiB" from a GiB; a dash when unknown. */
+export function peakWords(bytes: number | null, source: FamilySummary['peakSource']): string {
+  return bytes === null ? '—' : `${source === 'estimate' ? '~' : ''}${bytesWords(bytes)}`;
+}
+
+/** Lines of text laid out in columns (each as wide as its widest cell), the first line a header. */
+function columns(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+}
+
+/**
+ * The families side by side, ranked (the status's and the CLI summary's comparison):
+ * family, rank, best value, trials, ms per trial, peak memory, the family's time; with
+ * params, the best trial's parameters last.
+ */
+export function familyTable(families: readonly FamilySummary[], metric: string | null, options: { params?: boolean } = {}): string[] {
+  const ordered = [...families].sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity));
+  const header = ['family', 'rank', `best ${metric ?? 'value'}`, 'trials', 'ms/trial', 'peak', 'time', ...(options.params ? ['best params'] : [])];
+  const rows = ordered.map((f) => [
+    f.family,
+    f.rank === null ? '—' : String(f.rank),
+    f.best === null ? '—' : `${metricValue(f.best.value)} (#${f.best.number})`,
+    `${count(f.trialsDone)}/${count(f.trialsTotal)}${f.failed > 0 ? ` (${count(f.failed)} failed)` : ''}`,
+    f.msPerTrial === null ? '—' : count(f.msPerTrial),
+    peakWords(f.peakBytes, f.peakSource),
+    duration(f.elapsedMs),
+    ...(options.params ? [f.best === null ? '—' : paramsLine(f.best.params)] : []),
+  ]);
+  return columns([header, ...rows]);
 }
 
 /** The first clause of a message: up to its first "; " or ". ". */

@@ -22,7 +22,7 @@ describe('steering a sweep', () => {
       engine: 'batched',
       sampler: 'random',
       device: 'cpu',
-      space: SMALL_SPACE,
+      space: { nn: SMALL_SPACE },
     });
     await trialsJob.create(request, out, {});
     const control = new RunControl<TrialsSettings>();

@@ -22,7 +22,7 @@ describe('sweep reducer', () => {
     const state = openSweep(config, [trial(2, 0.5), trial(0, 0.4), trial(1, null, 'failed')]);
     const { effects } = step(state, { kind: 'ready', ready, paused: true });
     const sent = effects.filter((effect) => effect.kind === 'send').map((effect) => effect.message);
-    expect(sent).toEqual([{ type: 'pause' }, { type: 'sweep', spec: config.spec, runDir: '/runs/s', journaled: [0, 1, 2] }]);
+    expect(sent).toEqual([{ type: 'pause' }, { type: 'sweep', spec: config.spec, runDir: '/runs/s', journaled: [0, 1, 2].map((number) => ({ family: 'nn', number })) }]);
     expect(effects[0]).toMatchObject({ kind: 'journal', record: { type: 'worker_ready', pid: 42 } });
   });
 
@@ -63,5 +63,69 @@ describe('sweep reducer', () => {
     expect(effects.at(-1)).toMatchObject({ kind: 'fail', error: { kind: 'bad_input' } });
     const exit = step(state, { kind: 'exit', exit: { reason: 'crashed', code: undefined, signal: 'SIGKILL', stderrTail: [] }, aborted: false });
     expect(exit.effects).toEqual([{ kind: 'fail', error: expect.objectContaining({ kind: 'interrupted', message: expect.stringMatching(/killed by SIGKILL/) }) }]);
+  });
+
+  describe('with several families', () => {
+    const families = { runDir: '/runs/f', spec: manifestFor('/runs/f', 2, ['nn', 'xgboost']).spec };
+
+    it('keys a trial by (family, number): the same number in two families is two trials, a repeat of one key is skipped', () => {
+      const state = openSweep(families, [trial(0, 0.4)]);
+      const { state: after, effects } = run(state, [
+        { type: 'trial_done', result: trial(0, 0.7, 'complete', 'xgboost'), recovered: false },
+        { type: 'trial_done', result: trial(1, 0.6), recovered: false },
+        { type: 'trial_done', result: trial(0, 0.9, 'complete', 'xgboost'), recovered: true },
+        { type: 'trial_done', result: trial(0, 0.1), recovered: true },
+      ]);
+      const journaled = effects.filter((effect) => effect.kind === 'journal').map((effect) => (effect.record.type === 'trial_done' ? [effect.record.result.family, effect.record.result.number, effect.record.result.value] : null));
+      expect(journaled).toEqual([
+        ['xgboost', 0, 0.7],
+        ['nn', 1, 0.6],
+      ]);
+      const logs = effects.filter((effect) => effect.kind === 'report' && effect.event.kind === 'log').map((effect) => (effect.kind === 'report' && effect.event.kind === 'log' ? effect.event.line : ''));
+      expect(logs).toEqual([expect.stringMatching(/xgboost trial 0 again/), expect.stringMatching(/nn trial 0 again/)]);
+      expect(effects.find((effect) => effect.kind === 'report' && effect.event.kind === 'trialDone')).toMatchObject({ event: { trialsDone: 2, trialsTotal: 4 } });
+      expect(after.complete).toBe(3);
+      expect(after.completeBy).toEqual(new Map([['nn', 2], ['xgboost', 1]]));
+    });
+
+    it("sends the journaled trials as keys, in the spec's family order", () => {
+      const state = openSweep(families, [trial(1, 0.5, 'complete', 'xgboost'), trial(1, 0.4), trial(0, 0.3, 'complete', 'xgboost'), trial(0, null, 'failed')]);
+      const { effects } = step(state, { kind: 'ready', ready, paused: false });
+      expect(effects.find((effect) => effect.kind === 'send')).toMatchObject({
+        message: { type: 'sweep', journaled: [{ family: 'nn', number: 0 }, { family: 'nn', number: 1 }, { family: 'xgboost', number: 0 }, { family: 'xgboost', number: 1 }] },
+      });
+    });
+
+    it('journals and reports sweep_opened per family, tree workers, tree OOMs and family_done', () => {
+      const state = openSweep(families, [trial(0, 0.4), trial(1, 0.5)]);
+      const { effects } = run(state, [
+        { type: 'sweep_opened', family: 'xgboost', complete: 0, failedStale: [], engine: 'worker', engineWhy: '2 workers on the CPU', concurrency: 2, memberBytes: 0, roomBytes: null, device: 'cpu' },
+        { type: 'tree_worker', family: 'xgboost', slot: 0, pid: 99, device: 'cpu', visibleDevices: '', threads: 1, reason: 'replaced', detail: 'killed by SIGKILL' },
+        { type: 'tree_oom', family: 'xgboost', number: 0, device: 'cuda:0', action: 'cpu', workers: 0, message: 'out of memory' },
+        { type: 'trial_done', result: trial(0, 0.6, 'complete', 'xgboost'), recovered: false },
+        { type: 'trial_done', result: trial(1, 0.7, 'complete', 'xgboost'), recovered: false },
+        { type: 'family_done', family: 'xgboost', complete: 2, ms: 1234 },
+        { type: 'sweep_done', complete: 4 },
+      ]);
+      expect(effects.filter((effect) => effect.kind === 'journal').map((effect) => effect.record.type)).toEqual(['sweep_opened', 'tree_worker', 'tree_oom', 'trial_done', 'trial_done', 'family_done']);
+      expect(effects.filter((effect) => effect.kind === 'report').map((effect) => effect.event.kind)).toEqual(['engine', 'treeWorker', 'treeOom', 'trialDone', 'trialDone', 'familyDone']);
+      expect(effects[0]).toMatchObject({ kind: 'journal', record: { type: 'sweep_opened', family: 'xgboost', engine: 'worker' } });
+      expect(effects.find((effect) => effect.kind === 'report' && effect.event.kind === 'engine')).toMatchObject({ event: { family: 'xgboost', engine: 'worker', concurrency: 2 } });
+      expect(effects.at(-1)).toEqual({ kind: 'done' });
+    });
+
+    it('refuses a family_done or sweep_done whose count per family the journal does not hold, and a family the sweep has not', () => {
+      const state = openSweep(families, [trial(0, 0.4), trial(1, 0.5), trial(0, 0.6, 'complete', 'xgboost')]);
+      expect(run(state, [{ type: 'family_done', family: 'xgboost', complete: 2, ms: 5 }]).effects.at(-1)).toMatchObject({
+        kind: 'fail',
+        error: { kind: 'internal', message: expect.stringMatching(/xgboost family with 2 complete trials; the journal holds 1 of the 2/) },
+      });
+      // 4 complete over all, but 3 of nn and 1 of xgboost: not the sweep asked for.
+      const lopsided = openSweep(families, [trial(0, 0.4), trial(1, 0.5), trial(2, 0.5), trial(0, 0.6, 'complete', 'xgboost')]);
+      expect(run(lopsided, [{ type: 'sweep_done', complete: 4 }]).effects.at(-1)).toMatchObject({ kind: 'fail', error: { message: expect.stringMatching(/nn 3, xgboost 1; 2 each/) } });
+      expect(run(state, [{ type: 'trial_done', result: trial(0, 0.6, 'complete', 'catboost'), recovered: false }]).effects).toEqual([
+        { kind: 'fail', error: expect.objectContaining({ kind: 'internal', message: expect.stringMatching(/catboost trial; this sweep searches nn, xgboost/) }) },
+      ]);
+    });
   });
 });

@@ -54,7 +54,7 @@ describe('status', () => {
   it('folds live events into the listed info without touching disk', () => {
     const dir = writeRun(join(tempDir(), 'live'), []);
     const info = { ...readRunInfo('live', dir), sessionStartedAt: new Date(Date.now() - 10_000).toISOString(), sessionTrialsStart: 0 };
-    const engine = foldTrialsEvent(info, { kind: 'engine', engine: 'batched', why: 'asked for', concurrency: 2, memberBytes: 1, roomBytes: null, device: 'cpu', failedStale: [] })!;
+    const engine = foldTrialsEvent(info, { kind: 'engine', family: 'nn', engine: 'batched', why: 'asked for', concurrency: 2, memberBytes: 1, roomBytes: null, device: 'cpu', failedStale: [] })!;
     expect(engine.phase).toBe('training 2 trials at once · 0 of 4 done');
     const done = foldTrialsEvent(engine, { kind: 'trialDone', result: trial(1, 0.5), trialsDone: 1, trialsTotal: 4 })!;
     expect(done).toMatchObject({ trialsDone: 1, unitsDone: 1, best: { number: 1, value: 0.5 }, progressLine: '1 of 4 trials · best r2 0.5000 (trial 1)' });

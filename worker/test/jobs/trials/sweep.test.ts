@@ -102,8 +102,18 @@ describe('bad input', () => {
         { data: writeNpy(join(dir, 'X.npy'), rows.flatMap((r) => r.slice(0, 4) as number[]), [rows.length, 4]), target: writeNpy(join(dir, 'y.npy'), rows.slice(1).map((r) => r[4] as number), [rows.length - 1]) },
         /X\.npy|y\.npy/,
       ],
-      ['unknown space key', { data: file('ok.csv', (r) => r), target: 'y', space: { lrate: { name: 'FloatDistribution', attributes: { low: 0.001, high: 0.01, log: true, step: null } } }, spaceSource: join(dir, 's1.json') }, /lrate/],
-      ['invalid range', { data: file('ok.csv', (r) => r), target: 'y', space: { lr: { name: 'FloatDistribution', attributes: { low: 0.1, high: 0.01, log: true, step: null } } }, spaceSource: join(dir, 's2.json') }, /\blr\b/],
+      ['unknown space key', { data: file('ok.csv', (r) => r), target: 'y', space: { nn: { lrate: { name: 'FloatDistribution', attributes: { low: 0.001, high: 0.01, log: true, step: null } } } }, spaceSource: join(dir, 's1.json') }, /lrate/],
+      ['invalid range', { data: file('ok.csv', (r) => r), target: 'y', space: { nn: { lr: { name: 'FloatDistribution', attributes: { low: 0.1, high: 0.01, log: true, step: null } } } }, spaceSource: join(dir, 's2.json') }, /\blr\b/],
+      [
+        'unknown tree space key',
+        { data: file('ok.csv', (r) => r), target: 'y', families: ['xgboost'], space: { xgboost: { depth: { name: 'IntDistribution', attributes: { low: 2, high: 4, log: false, step: 1 } } } }, spaceSource: join(dir, 's3.json') },
+        /xgboost.*\bdepth\b/,
+      ],
+      [
+        'tree space key out of range',
+        { data: file('ok.csv', (r) => r), target: 'y', families: ['nn', 'lightgbm'], space: { lightgbm: { num_leaves: { name: 'IntDistribution', attributes: { low: 1, high: 4, log: false, step: 1 } } } }, spaceSource: join(dir, 's4.json') },
+        /lightgbm.*\bnum_leaves\b/,
+      ],
     ];
     const answers: string[] = [];
     for (const [what, request, named] of cases) {
