@@ -47,7 +47,10 @@ export function foldTrialsEvent(info: Info, event: TrialsEvent, now = Date.now()
   const done = info.trialsDone ?? 0;
   const words = (next: Info): Info => ({
     ...next,
-    phase: next.concurrency ? trainingPhase(next.concurrency, next.trialsDone ?? 0, total) : OPENING,
+    // families train one after the other: the one training is the first not yet full
+    phase: next.concurrency
+      ? trainingPhase(next.concurrency, next.trialsDone ?? 0, total, namesFamilies(next.settings?.families) ? next.families?.find((f) => f.trialsDone < f.trialsTotal)?.family : undefined)
+      : OPENING,
     progressLine: progressLine({ done: next.trialsDone ?? 0, total, metric: next.metric ?? null, best: next.best ?? null, named: namesFamilies(next.settings?.families) }),
   });
   switch (event.kind) {

@@ -81,12 +81,12 @@ function settingsOf(manifest: RunManifest): TrialsRunInfo['settings'] {
 }
 
 /** The phase of a sweep some process works on now, from its last session's records. */
-function runningPhase(state: SweepState, session: readonly Journaled[], total: number): string {
+function runningPhase(state: SweepState, session: readonly Journaled[], total: number, named: boolean): string {
   const last = session.at(-1);
   if (!last || last.type === 'session_started') return STARTING;
   if (state.complete >= total) return FINISHING;
   if (last.type === 'worker_ready' || !session.some((record) => record.type === 'sweep_opened')) return OPENING;
-  return trainingPhase(state.concurrency ?? 1, state.complete, total);
+  return trainingPhase(state.concurrency ?? 1, state.complete, total, named ? state.opened?.family : undefined);
 }
 
 const bestOf = (best: TrialResult | null): TrialsRunInfo['best'] => (best && best.value !== null ? { family: best.family, number: best.number, value: best.value, params: best.params } : null);
@@ -110,7 +110,7 @@ export function runStatus(runDirArg: string): TrialsStatus {
   let sessionTrialsStart: number | null = null;
   if (open) {
     const session = records.slice(open.index);
-    phase = runningPhase(state, session, total);
+    phase = runningPhase(state, session, total, namesFamilies(manifest.spec.families));
     const startDone = replay(records.slice(0, open.index), true).complete;
     sessionTrialsStart = startDone;
     const doneNow = state.complete - startDone;

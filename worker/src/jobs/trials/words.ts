@@ -12,9 +12,14 @@ export const STARTING = 'starting the runtime';
 export const OPENING = 'opening the study';
 export const FINISHING = 'finishing the sweep';
 
-/** "training 8 trials at once · 12 of 20 done"; one at a time says so. */
-export function trainingPhase(concurrency: number, done: number, total: number): string {
-  const how = concurrency === 1 ? 'training 1 trial at a time' : `training ${count(concurrency)} trials at once`;
+/**
+ * "training 8 trials at once · 12 of 20 done"; one at a time says so. A sweep that
+ * names families says which one trains: "xgboost: 2 workers · 23 of 60 done",
+ * "nn: training 8 trials at once · 2 of 60 done".
+ */
+export function trainingPhase(concurrency: number, done: number, total: number, family?: TrialsFamily): string {
+  const nn = concurrency === 1 ? 'training 1 trial at a time' : `training ${count(concurrency)} trials at once`;
+  const how = family === undefined ? nn : family === 'nn' ? `nn: ${nn}` : `${family}: ${concurrency === 1 ? '1 worker' : `${count(concurrency)} workers`}`;
   return `${how} · ${count(Math.min(done, total))} of ${count(total)} done`;
 }
 
