@@ -62,6 +62,9 @@ def test_four_families_run_in_order_each_in_its_own_study_with_an_exact_count(tm
     for (family, _), result in found.items():
         assert result["state"] == "complete" and result["value"] == result["metrics"]["r2"]
         assert result["engine"] == ("worker" if family != "nn" else "batched") and result["device"] == "cpu"
+        if family != "nn":  # 20 rounds at most: early stopping (50 rounds) never cuts one short
+            rounds = result["params"]["iterations" if family == "catboost" else "n_estimators"]
+            assert result["epochs"] == rounds and 1 <= result["bestEpoch"] <= rounds, (family, result)
         if family == "xgboost":
             # the given keys replace the default's, the others keep the default's ranges
             assert {"n_estimators", "max_depth", "learning_rate"} <= set(result["params"])

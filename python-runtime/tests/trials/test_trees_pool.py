@@ -319,3 +319,19 @@ def test_a_trial_that_kills_three_workers_fails(
     assert outcome.message == "trial 0 killed 3 xgboost workers (last: killed by signal 9 (SIGKILL))"
     assert len(killed) == 3 and len(hooks.workers("replaced")) == 3  # a fresh one after the third
     assert all(not alive(int(m["pid"])) for m in hooks.workers())
+
+
+@pytest.mark.parametrize("family", ["xgboost", "lightgbm", "catboost"])
+def test_rounds_trained_count_the_rounds_early_stopping_ran_past_the_best(family: str) -> None:
+    """On noise the best round comes early and early stopping trains 50 more: the rounds reported
+    are the rounds trained, not the best (LightGBM's booster is cut back to its best)."""
+    from headroom_runtime.trials.trees.families import EARLY_STOPPING_ROUNDS, default_space, library_params
+    from headroom_runtime.trials.trees.worker import fit_fold
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(300, 5)), rng.normal(size=300)
+    params = {key: dist.to_external_repr(dist.low) for key, dist in default_space(family).items()}  # type: ignore[attr-defined]
+    params["learning_rate"] = 0.3
+    lib = library_params(family, params, "regression", 1, 1, False, 1)
+    _, done, best = fit_fold(family, lib, 1000, 1, x[:200], y[:200], x[200:], y[200:])
+    assert best < 200 and done == best + EARLY_STOPPING_ROUNDS, (done, best)

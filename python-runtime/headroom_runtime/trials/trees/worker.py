@@ -216,16 +216,21 @@ def _fit_lightgbm(
 
     dtrain = lgb.Dataset(x_tr, label=y_tr, params={"verbosity": -1})
     dval = lgb.Dataset(x_va, label=y_va, reference=dtrain)
+    trained = [0]
+
+    def count_rounds(env: Any) -> None:  # lgb.train cuts the model back to its best round: count them here
+        trained[0] = int(env.iteration) + 1
+
     booster = lgb.train(
         lib,
         dtrain,
         num_boost_round=rounds,
         valid_sets=[dval],
-        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False), count_rounds],
     )
     best = int(booster.best_iteration) or int(booster.current_iteration())
     pred = booster.predict(x_va, num_iteration=best, raw_score=True)
-    done = int(booster.current_iteration())
+    done = max(trained[0], int(booster.current_iteration()))
     booster.free_dataset()
     del booster, dtrain, dval
     return np.asarray(pred, dtype=np.float64), done, best
@@ -317,6 +322,7 @@ class Worker:
             _leaked.append(bytearray(b"\x01") * (leak * 2**20))
         started = time.perf_counter()
         measured_host = _reset_peak_rss()
+        before = rss_bytes()  # the fit's own memory: the high-water mark less what the worker held already
         try:
             if line.get("faultOom"):
                 raise injected_oom(self.family)
@@ -356,8 +362,10 @@ class Worker:
         ms = (time.perf_counter() - started) * 1000
         if gpu:
             peak, source = gpu_peak.peak, "measured"
-        else:  # host memory: the RSS high-water mark of this fit (the CPU's figure is an estimate)
-            peak, source = (_peak_rss() if measured_host else None), "estimate"
+        else:  # host memory: the RSS high-water mark of this fit less the worker's own (interpreter,
+            # library, data), so it compares with the NN family's per-trial estimate; an estimate on a CPU
+            high = _peak_rss() if measured_host else None
+            peak, source = (max(0, high - before) if high is not None else None), "estimate"
         del y_vals, preds
         gc.collect()
         self.send(

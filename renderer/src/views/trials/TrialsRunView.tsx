@@ -159,7 +159,7 @@ function Comparison({ run }: { run: TrialsRunInfo }) {
   return (
     <Card withBorder padding="sm" aria-label="Comparison">
       <Text fw={600} size="sm" mb="xs">
-        Comparison <Text span size="xs" c="dimmed">(each family&apos;s best {metric}, higher is better; families run one after another)</Text>
+        Comparison <Text span size="xs" c="dimmed">(each family&apos;s best {metric}, higher is better; families run one after another; peak memory: one trial&apos;s own; a family&apos;s time includes starting its workers)</Text>
       </Text>
       <ScrollArea type="auto" viewportProps={{ tabIndex: 0, 'aria-label': 'Families compared, scrollable' }}>
         <Table aria-label="Families compared" fz="sm" verticalSpacing={4}>
