@@ -134,6 +134,8 @@ def run_tree_family(context: Context, spec: Message, table: data_mod.Table, stud
     """Trains the family's trials; --device auto gives its workers every GPU (or the CPU)."""
     family = study.family
     gpus, fake = visible_gpus()
+    # never more workers than trials left to train: each worker loads the library and the data
+    left = max(1, spec["trials"] - study.complete)
     slots, why = plan_workers(
         family,
         spec["device"],
@@ -142,6 +144,7 @@ def run_tree_family(context: Context, spec: Message, table: data_mod.Table, stud
         os.cpu_count() or 1,
         gpus,
         fake,
+        most=left,
     )
     devices = sorted({slot.device for slot in slots})
     context.send(
@@ -181,7 +184,14 @@ def run_tree_family(context: Context, spec: Message, table: data_mod.Table, stud
         per_gpu = min(auto_gpu_workers(first.peak, free) for free in known) if known and first.peak else 1
         if per_gpu > 1:
             slots, why = plan_workers(
-                family, spec["device"], per_gpu, int(table.x.shape[0]), os.cpu_count() or 1, gpus, fake
+                family,
+                spec["device"],
+                per_gpu,
+                int(table.x.shape[0]),
+                os.cpu_count() or 1,
+                gpus,
+                fake,
+                most=left - 1,
             )
             context.send(
                 {

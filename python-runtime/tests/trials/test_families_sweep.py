@@ -142,12 +142,12 @@ def test_a_family_whose_library_is_missing_is_refused_with_the_fix(tmp_path: Pat
 
 def test_auto_workers_on_a_gpu_grow_to_fit_the_first_trials_peak(tmp_path: Path, monkeypatch: Any) -> None:
     """A fake GPU (the test switch): the first trial alone, then as many workers as its peak fits in
-    the GPU's free memory (capped at 4), each pinned to that GPU."""
+    the GPU's free memory (capped at 4, and at the trials left), each pinned to that GPU."""
     monkeypatch.setenv("HEADROOM_FAKE_GPUS", "0")
     monkeypatch.setenv("HEADROOM_FAKE_GPU_FREE_MB", "100000")
     table = write_table(tmp_path / "t.csv", rows=120)
     events = run_sweep(
-        tmp_path / "run", family_spec(table, families=["xgboost"], trials=4, treeWorkers=None, device="auto")
+        tmp_path / "run", family_spec(table, families=["xgboost"], trials=6, treeWorkers=None, device="auto")
     )
     opened = next(e for e in events if e["type"] == "sweep_opened")
     assert opened["concurrency"] == 1 and "cuda:0" in opened["device"]
@@ -155,4 +155,4 @@ def test_auto_workers_on_a_gpu_grow_to_fit_the_first_trials_peak(tmp_path: Path,
     assert [(e["concurrency"], e["reason"]) for e in grown] == [(4, "measured")] and grown[0]["peak"] > 0
     started = [e for e in events if e["type"] == "tree_worker"]
     assert len(started) == 5 and {e["visibleDevices"] for e in started} == {"0"}
-    assert events[-1] == {"type": "sweep_done", "complete": 4}
+    assert events[-1] == {"type": "sweep_done", "complete": 6}

@@ -99,3 +99,14 @@ def test_visible_gpus_real_is_narrowed_by_cuda_visible_devices(monkeypatch: pyte
     assert fake is False and all(isinstance(i, int) for i in gpus)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     assert visible_gpus() == ([], False)
+
+
+def test_no_more_workers_are_planned_than_trials_left() -> None:
+    cpu, why = plan_workers("xgboost", "cpu", 64, 1000, 2, [], False, most=1)
+    assert len(cpu) == 1 and cpu[0].threads == 2 and "1 trial left" in why
+    auto, _ = plan_workers("xgboost", "cpu", None, 1000, 16, [], False, most=3)
+    assert len(auto) == 3
+    gpu, _ = plan_workers("xgboost", "auto", 4, 1000, 16, [0, 1], True, most=5)
+    assert len(gpu) == 4 and {s.visible_devices for s in gpu} == {"0", "1"}
+    roomy, _ = plan_workers("xgboost", "cpu", 2, 1000, 2, [], False, most=10)
+    assert len(roomy) == 2

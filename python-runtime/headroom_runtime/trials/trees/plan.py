@@ -82,9 +82,11 @@ def plan_workers(
     cores: int,
     gpus: list[int],
     fake: bool,
+    most: int | None = None,
 ) -> tuple[list[WorkerSlot], str]:
     """The slots for a family, and why, in words. tree_workers: per GPU, or processes on a CPU;
-    None: auto (CPU: min(4, cores); GPU: 1 per GPU to start, grown later by auto_gpu_workers)."""
+    None: auto (CPU: min(4, cores); GPU: 1 per GPU to start, grown later by auto_gpu_workers).
+    most: the trials left to train (no more workers than that are started)."""
     cores = max(1, cores)
     if tree_workers is not None and tree_workers < 1:
         raise ValueError(f"tree_workers must be at least 1, not {tree_workers}")
@@ -110,6 +112,8 @@ def plan_workers(
         on = []
     if not on:
         n = tree_workers if tree_workers is not None else min(CPU_AUTO_MAX, cores)
+        if most is not None and n > most:  # no more workers than trials left to train
+            n, why = max(1, most), f"{why}; {_n(max(1, most), 'trial')} left"
         threads = max(1, cores // n)
         slots = [WorkerSlot(i, "cpu", "", threads, False) for i in range(n)]
         how = "asked for" if tree_workers is not None else f"auto: min({CPU_AUTO_MAX}, {cores} cores)"
@@ -118,6 +122,8 @@ def plan_workers(
             f"{why}: {_n(n, 'CPU worker')} ({how}), {_n(threads, 'thread')} each",
         )
     per_gpu = tree_workers if tree_workers is not None else 1
+    if most is not None and per_gpu * len(on) > most:
+        per_gpu = max(1, most // len(on))
     total = per_gpu * len(on)
     threads = max(1, cores // total)
     slots = [
