@@ -27,7 +27,7 @@ export const result = (number: number, value: number | null, patch: Partial<Tria
   ...patch,
 });
 
-export const started = (runDir = '/runs/s1', families: TrialsFamily[] = ['nn']): TrialsEvent => ({ kind: 'started', runDir, trialsTotal: 6 * families.length, trialsDone: 0, task: 'regression', metric: 'r2', families });
+export const started = (runDir = '/runs/s1', families: TrialsFamily[] = ['nn']): TrialsEvent => ({ kind: 'started', runDir, trialsTotal: 6 * families.length, trialsDone: 0, task: 'regression', metric: 'r2', families, best: null, doneByFamily: {} });
 export const engine = (concurrency = 2, failedStale: number[] = [], family: TrialsFamily = 'nn'): TrialsEvent =>
   family === 'nn'
     ? { kind: 'engine', family, engine: 'batched', why: 'auto: batched on a CPU at 1', concurrency, memberBytes: 1e6, roomBytes: null, device: 'cpu', failedStale }

@@ -293,6 +293,7 @@ class Worker:
         self.x = np.ascontiguousarray(table.x, dtype=np.float32)
         self.y = np.asarray(table.y, dtype=np.float64)
         module = importlib.import_module(self.family)
+        self._warm_up()
         gc.collect()
         self.send(
             {
@@ -305,6 +306,22 @@ class Worker:
                 "baselineBytes": rss_bytes(),
             }
         )
+
+    def _warm_up(self) -> None:
+        """A tiny fit before the first trial: the library's one-time allocations would otherwise count
+        in the first trial's peak memory (measured: 5 MB vs 289 MB for the same trial)."""
+        from headroom_runtime.trials.trees.families import default_space, library_params
+
+        rows = self.folds[0][0][:64]
+        params = {
+            key: dist.to_external_repr(getattr(dist, "low", 0))
+            for key, dist in default_space(self.family).items()
+        }
+        try:
+            lib = library_params(self.family, params, self.task, 0, 1, False, 1)
+            fit_fold(self.family, lib, 2, 1, self.x[rows], self.y[rows], self.x[rows], self.y[rows])
+        except Exception as exc:  # a slice of one class, say: the trials themselves will tell
+            print(f"headroom tree worker: warm-up fit skipped ({type(exc).__name__}: {exc})", file=sys.stderr)
 
     def train(self, line: dict[str, Any]) -> None:
         from headroom_runtime.trials.metrics import trial_metrics

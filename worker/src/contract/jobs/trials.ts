@@ -78,6 +78,9 @@ export const TrialsEvent = z.discriminatedUnion('kind', [
     task: TrialsTask,
     metric: z.enum(['r2', 'auc']),
     families: z.array(TrialsFamily),
+    /** What earlier sessions finished: the best complete trial, and the complete trials per family. */
+    best: z.object({ family: TrialsFamily, number: Count, value: z.number() }).nullable().default(null),
+    doneByFamily: z.partialRecord(TrialsFamily, Count).default({}),
   }),
   ...CommonEvent.options,
   /** The engine and concurrency this session trains with, and why. */

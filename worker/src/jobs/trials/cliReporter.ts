@@ -44,6 +44,8 @@ export function trialsReporter(stream: NodeJS.WriteStream, verbose: boolean): Jo
           done = event.trialsDone;
           metric = event.metric;
           families = event.families;
+          best = event.best; // a resumed sweep's running best and counts start from what earlier sessions finished
+          for (const [family, complete] of Object.entries(event.doneByFamily)) doneBy.set(family as TrialsFamily, complete);
           perFamily = families.length > 0 ? Math.round(total / families.length) : total;
           line(
             `sweep ${event.runDir}: ${event.task}, ${event.metric}; ${done} of ${total} trials done` +

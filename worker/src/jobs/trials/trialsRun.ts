@@ -219,6 +219,8 @@ export async function executeTrialsRun(runDirArg: string, options: ExecuteOption
       task: manifest.spec.task,
       metric: manifest.checked.metric,
       families: manifest.spec.families,
+      best: before.best && before.best.value !== null ? { family: before.best.family, number: before.best.number, value: before.best.value } : null,
+      doneByFamily: Object.fromEntries(before.completeBy),
     });
     await runSweepSession({
       runDir,

@@ -13,3 +13,19 @@ describe('the training phase in words', () => {
     expect(trainingPhase(8, 2, 60, 'nn')).toBe('nn: training 8 trials at once · 2 of 60 done');
   });
 });
+
+describe("the CLI reporter of a resumed sweep", () => {
+  it('starts its running best and per-family counts from what earlier sessions finished', async () => {
+    const { trialsReporter } = await import('../../../src/jobs/trials/cliReporter.js');
+    const { trial } = await import('./fixtures.js');
+    const written: string[] = [];
+    const stream = { isTTY: false, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream;
+    const reporter = trialsReporter(stream, false);
+    const families = ['catboost', 'lightgbm'] as const;
+    reporter.progress({ kind: 'started', runDir: '/r', trialsTotal: 6, trialsDone: 2, task: 'regression', metric: 'r2', families: [...families], best: { family: 'catboost', number: 1, value: 0.9705 }, doneByFamily: { catboost: 2 } });
+    reporter.progress({ kind: 'trialDone', result: trial(3, 0.9682, 'complete', 'catboost'), trialsDone: 3, trialsTotal: 6 });
+    const last = written.at(-1) ?? '';
+    expect(last).toContain('catboost trial 3 (3 of 3) complete');
+    expect(last).toContain('best r2 0.9705 (catboost trial 1)');
+  });
+});
