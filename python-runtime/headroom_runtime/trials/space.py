@@ -96,6 +96,24 @@ def _check(key: str, dist: BaseDistribution, where: str) -> None:
             raise BadInput(f"{where}key {key!r}: {shown} is out of range ({key} must be {rule})")
 
 
+def parse_distribution(key: str, raw: Any, where: str) -> BaseDistribution:
+    """One key's distribution as Optuna serialises it ({"name", "attributes"}), or a BadInput naming it."""
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("name"), str)
+        or not isinstance(raw.get("attributes"), dict)
+    ):
+        raise BadInput(
+            f'{where}key {key!r} must be {{"name": <an Optuna distribution>, "attributes": {{...}}}}'
+        )
+    try:
+        return json_to_distribution(json.dumps({"name": raw["name"], "attributes": raw["attributes"]}))
+    except ValueError as exc:
+        raise BadInput(f"{where}key {key!r}: {exc}") from None
+    except (TypeError, KeyError) as exc:
+        raise BadInput(f"{where}key {key!r}: bad attributes for {raw['name']} ({exc})") from None
+
+
 def parse_space(given: dict[str, Any] | None, source: str | None) -> Space:
     """The space in force: the default with the given keys replaced, each checked."""
     where = f"{source}: " if source else "space: "
@@ -103,20 +121,7 @@ def parse_space(given: dict[str, Any] | None, source: str | None) -> Space:
     for key, raw in (given or {}).items():
         if key not in space:
             raise BadInput(f"{where}unknown key {key!r}; the known keys are {', '.join(KNOWN)}")
-        if (
-            not isinstance(raw, dict)
-            or not isinstance(raw.get("name"), str)
-            or not isinstance(raw.get("attributes"), dict)
-        ):
-            raise BadInput(
-                f'{where}key {key!r} must be {{"name": <an Optuna distribution>, "attributes": {{...}}}}'
-            )
-        try:
-            dist = json_to_distribution(json.dumps({"name": raw["name"], "attributes": raw["attributes"]}))
-        except ValueError as exc:
-            raise BadInput(f"{where}key {key!r}: {exc}") from None
-        except (TypeError, KeyError) as exc:
-            raise BadInput(f"{where}key {key!r}: bad attributes for {raw['name']} ({exc})") from None
+        dist = parse_distribution(key, raw, where)
         _check(key, dist, where)
         space[key] = dist
     return space

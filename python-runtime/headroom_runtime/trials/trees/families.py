@@ -14,7 +14,6 @@ the best round on the validation part, and predicts with the best round.
 from __future__ import annotations
 
 import importlib
-import json
 import math
 import mmap
 from dataclasses import dataclass
@@ -26,10 +25,10 @@ from optuna.distributions import (
     CategoricalDistribution,
     FloatDistribution,
     IntDistribution,
-    json_to_distribution,
 )
 
 from headroom_runtime.trials.errors import BadInput
+from headroom_runtime.trials.space import parse_distribution
 
 TreeFamily = Literal["xgboost", "lightgbm", "catboost"]
 TREE_FAMILIES: tuple[TreeFamily, ...] = ("xgboost", "lightgbm", "catboost")
@@ -144,20 +143,7 @@ def parse_family_space(family: str, given: dict[str, Any] | None, source: str | 
     for key, raw in (given or {}).items():
         if key not in space:
             raise BadInput(f"{where}unknown key {key!r}; the known keys are {', '.join(space)}")
-        if (
-            not isinstance(raw, dict)
-            or not isinstance(raw.get("name"), str)
-            or not isinstance(raw.get("attributes"), dict)
-        ):
-            raise BadInput(
-                f'{where}key {key!r} must be {{"name": <an Optuna distribution>, "attributes": {{...}}}}'
-            )
-        try:
-            dist = json_to_distribution(json.dumps({"name": raw["name"], "attributes": raw["attributes"]}))
-        except ValueError as exc:
-            raise BadInput(f"{where}key {key!r}: {exc}") from None
-        except (TypeError, KeyError) as exc:
-            raise BadInput(f"{where}key {key!r}: bad attributes for {raw['name']} ({exc})") from None
+        dist = parse_distribution(key, raw, where)
         _check(key, dist, where)
         space[key] = dist
     return space
