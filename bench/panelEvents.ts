@@ -42,7 +42,7 @@ function buildRun(dir: string): void {
     spec: {
       models: [{ model: 'bench-model', key: 'm', weight: 1, device: 'cpu' }],
       ensembleMode: 'simultaneous', aggregate: 'concat', chunkSize: 1, batchSize: 'auto', minBatch: 8, maxBatch: 512, maxBatchTokens: null,
-      targetMemory: 0.85, vramLimitGiB: null, oomPolicy: 'fail', maxSeqLen: null, textField: 'text', idField: 'id', keepChunks: false,
+      targetMemory: 0.85, vramLimitGiB: null, oomPolicy: 'fail', maxSeqLen: null, textField: 'text', idField: 'id', keepChunks: false, workers: null, vramWarning: 0.85, vramCritical: 0.95, onCritical: 'shrink',
     },
     models: [{ key: 'm', source: 'folder', sha256: '1'.repeat(64), files: 3, bytes: 1000 }],
     chunks: CHUNKS,

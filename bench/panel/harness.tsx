@@ -78,6 +78,10 @@ function dayOfSamples(): RunSeries {
     ooms: [start + 20_000, start + 60_000],
     passes: [],
     log: [],
+    workerVram: {},
+    workerBatch: {},
+    baseline: [],
+    incidents: [],
     batches: WINDOW,
   };
 }

@@ -21,6 +21,9 @@ BATCHING = {
     "maxBatchTokens": None,
     "targetMemory": 0.85,
     "initialBudget": None,
+    "vramWarning": 0.85,
+    "vramCritical": 0.95,
+    "onCritical": "shrink",
 }
 
 

@@ -89,6 +89,39 @@ def sample(device: str, capacity: int | None = None) -> dict[str, Any]:
     }
 
 
+def used(device: str, capacity: int | None = None) -> tuple[int | None, int | None]:
+    """Memory used and the total it is measured against, for the VRAM guard.
+
+    CUDA: reserved, not allocated. What the caching allocator holds is what the device
+    (and the --vram-limit fraction, which counts reserved bytes) no longer has for
+    anyone; allocated leaves out the cache, and an OOM comes when reserved meets the
+    limit. Total: the cap when one is set, else the device. CPU: the process's RSS
+    against physical memory (what the machine has lost to this process).
+    """
+    if device.startswith("cuda"):
+        reserved = int(torch.cuda.memory_reserved(device))
+        total = capacity if capacity is not None else int(torch.cuda.mem_get_info(device)[1])
+        return reserved, total
+    return _rss(), int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def baseline(device: str, full: bool = True) -> int | None:
+    """Memory after clean-up, between units of work: what is still held when nothing should be.
+
+    gc first (cycles holding tensors), then on CUDA memory_allocated: live tensors only,
+    so the allocator's cache (reserved) cannot pass for a leak, and no empty_cache is needed
+    (it would not change allocated, and the next chunk would pay to reserve its blocks
+    again). CPU: RSS after gc. Cost: a full gc.collect walks every object (about 490,000
+    with torch and sentence-transformers loaded: 150-650 ms measured, the latter on a
+    loaded machine); the young generations alone (``full=False``) take microseconds.
+    The caller (embed/job.py GcShare) keeps full collections to a small share of the time.
+    """
+    gc.collect(2 if full else 1)
+    if device.startswith("cuda"):
+        return int(torch.cuda.memory_allocated(device))
+    return _rss()
+
+
 def reset_peak(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats(device)

@@ -3,6 +3,13 @@
 Two guards: the parent-death signal (Linux; it fires when the creating thread
 exits, and never if the parent is already gone), and a thread that polls the
 parent pid, which catches every other case.
+
+Test switch (documented here, never set in normal use):
+
+HEADROOM_FAULT_OUTLIVE_PARENT=1   no parent watch at all, and a non-daemon thread keeps
+                                  the process alive after its stdin closes, as a runtime
+                                  wedged in a driver call would: it outlives its Engine
+                                  until killed (the GPU monitor's orphan tests).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import threading
 import time
 
 PR_SET_PDEATHSIG = 1
+FAULT_OUTLIVE_PARENT = "HEADROOM_FAULT_OUTLIVE_PARENT"
 
 
 def _set_parent_death_signal() -> None:
@@ -29,6 +37,10 @@ def _set_parent_death_signal() -> None:
 
 def watch_parent(expected_parent: int | None = None, interval: float = 0.25) -> None:
     """Exit at once when the parent process is gone."""
+    if os.environ.get(FAULT_OUTLIVE_PARENT) == "1":
+        sys.stderr.write(f"headroom runtime {os.getpid()}: {FAULT_OUTLIVE_PARENT}=1: outliving its parent\n")
+        threading.Thread(target=lambda: time.sleep(10**9), name="outlive-parent", daemon=False).start()
+        return
     parent = expected_parent if expected_parent is not None else os.getppid()
     _set_parent_death_signal()
 

@@ -20,6 +20,7 @@ from typing import Any
 from headroom_runtime import __version__
 from headroom_runtime.core import memory
 from headroom_runtime.core.errors import ReportedError
+from headroom_runtime.core.heartbeat import HEARTBEAT_EVERY_S
 from headroom_runtime.core.job import Context, Handler, JobEntry
 from headroom_runtime.core.parent_watch import watch_parent
 from headroom_runtime.core.protocol import EventWriter, Message, ProtocolError, parse_command
@@ -27,9 +28,8 @@ from headroom_runtime.core.redact import RedactingFilter
 from headroom_runtime.core.schema import COMMAND_TYPES, PROTOCOL_VERSION
 
 MEMORY_EVERY_S = 0.25  # the contract promises one a second while working: margin for GIL stalls
-# Proof of life, idle or busy, model loads included: the Engine calls a runtime silent for
-# HEADROOM_HEARTBEAT_TIMEOUT_S (120 s by default) hung, and replaces it.
-HEARTBEAT_EVERY_S = 1.0
+# Proof of life, idle or busy, model loads included (HEARTBEAT_EVERY_S, core/heartbeat.py): the
+# Engine calls a runtime silent for HEADROOM_HEARTBEAT_TIMEOUT_S (120 s by default) hung, and replaces it.
 log = logging.getLogger("headroom_runtime")
 
 

@@ -103,6 +103,10 @@ MODEL_SOURCES = same_enum(
 PROBE_METHODS = enum("event", "probe", "method")
 OOM_KINDS = enum("event", "oom", "kind")
 OOM_ACTIONS = enum("event", "oom", "action")
+# The VRAM guard's (embed/guard.py)
+ON_CRITICAL = enum("command", "encode", "batching", "onCritical")
+VRAM_LEVELS = enum("event", "vram_level", "level")
+VRAM_ACTIONS = enum("event", "vram_level", "action")
 # The trials job's (worker/src/contract/trialsProtocol.ts)
 TRIALS_TASKS = enum("event", "trials_checked", "task")
 TRIALS_METRICS = enum("event", "trials_checked", "metric")
@@ -118,6 +122,7 @@ TRIALS_FAMILIES = same_enum(
     ("event", "trial_done", ("result", "family")),
     ("event", "tree_worker", ("family",)),
     ("event", "tree_oom", ("family",)),
+    ("event", "tree_baseline", ("family",)),
     ("event", "family_done", ("family",)),
     ("command", "sweep", ("spec", "families")),
     ("command", "sweep", ("journaled", "family")),

@@ -80,6 +80,13 @@ class BudgetController:
     capacity: int | None = None  # bytes the runtime may use (device or cap); None on CPU
     largest_ok: int = 0  # padded tokens of the largest batch that worked since the last OOM
     smallest_failed: int | None = None
+    pressure_cap: int | None = None  # set by the VRAM guard's shrink: the budget never grows past it
+
+    def on_pressure(self, floor: int) -> None:
+        """The VRAM guard's critical level: halve now (as an OOM does), never below ``floor``
+        tokens, and grow no more past the halved budget in this runtime."""
+        self._set(max(floor, self.budget // 2))
+        self.pressure_cap = self.budget
 
     def on_success(self, padded_tokens: int, peak: int | None) -> None:
         self.largest_ok = max(self.largest_ok, padded_tokens)
@@ -114,4 +121,6 @@ class BudgetController:
         return self.budget
 
     def _set(self, value: int) -> None:
+        if self.pressure_cap is not None:
+            value = min(value, self.pressure_cap)
         self.budget = max(1, min(self.max_budget, value))

@@ -38,6 +38,8 @@ class BatchSettings:
     oom_policy: OomPolicy
     # Called before each batch: where a pause takes hold (within one batch, not one chunk).
     between_batches: Callable[[], None] | None = None
+    # Called after each batch that worked, with the batch's width in tokens: the VRAM guard.
+    after_batch: Callable[[BudgetController, int], None] | None = None
 
 
 @dataclass
@@ -162,6 +164,8 @@ def encode_chunk(
         )
         position += len(indices)
         retry_cap, retries_in_a_row = None, 0
+        if settings.after_batch is not None:
+            settings.after_batch(controller, width)
     return out, stats
 
 

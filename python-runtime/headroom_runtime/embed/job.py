@@ -15,16 +15,37 @@ from dataclasses import dataclass
 from headroom_runtime.core import memory
 from headroom_runtime.core.job import Context, Handler
 from headroom_runtime.core.protocol import Message
+from headroom_runtime.embed import faults
 from headroom_runtime.embed.batching import BudgetController
 from headroom_runtime.embed.chunk_encoder import BatchSettings, OomPolicy, encode_chunk, probe_budget
 from headroom_runtime.embed.chunk_file import write_chunk
 from headroom_runtime.embed.encoder import LoadedModel
 from headroom_runtime.embed.errors import DocumentTooLarge
 from headroom_runtime.embed.fingerprint import fingerprint
+from headroom_runtime.embed.guard import VramGuard
 from headroom_runtime.embed.model_info import embedding_dim, weight_bytes
 from headroom_runtime.embed.models import resolve_model
 
 LoadKey = tuple[str, str, int | None, int | None]
+
+
+class GcShare:
+    """Full garbage collections for the baselines, kept under SHARE of the runtime's time: the
+    first baseline is after a full collection, later ones too once the time since allows it;
+    in between, the young generations only (a noisier baseline the detector's median slope
+    tolerates, at no cost)."""
+
+    SHARE = 0.05
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.spent = 0.0
+
+    def full_now(self) -> bool:
+        return self.spent <= self.SHARE * (time.perf_counter() - self.started)
+
+    def spend(self, seconds: float) -> None:
+        self.spent += seconds
 
 
 @dataclass
@@ -51,6 +72,8 @@ class EmbedJob:
         self._models: dict[LoadKey, LoadedModel] = {}
         self._passes: dict[str, OpenPass] = {}
         self._controllers: dict[str, BudgetController] = {}
+        self._guard: VramGuard | None = None  # one per runtime: a crossing is this process's
+        self._gc = GcShare()
 
     @property
     def queued(self) -> Mapping[str, Handler]:
@@ -143,6 +166,7 @@ class EmbedJob:
             for key in [k for k in self._models if k[0] == name]:
                 del self._models[key]
             memory.release(open_pass.device)
+            self._send_baseline(open_pass.device, model_key, None)
         self.context.send(
             {
                 "type": "pass_completed",
@@ -199,16 +223,54 @@ class EmbedJob:
         self._controllers[key] = controller
         return controller
 
+    def _send_baseline(self, device: str, model_key: str, chunk: int | None) -> None:
+        """The leak detector's figure, after clean-up between units (memory.baseline)."""
+        full = self._gc.full_now()
+        started = time.perf_counter()
+        figure = memory.baseline(device, full)
+        if full:
+            self._gc.spend(time.perf_counter() - started)
+        if figure is not None:
+            self.context.send({"type": "baseline", "bytes": figure, "model": model_key, "chunk": chunk})
+
+    def _guard_after(self, loaded: LoadedModel, min_docs: int) -> Callable[[BudgetController, int], None]:
+        guard = self._guard
+        assert guard is not None
+
+        def pause() -> None:
+            self.context.running.clear()  # as a `pause` command: takes hold before the next batch
+
+        def after_batch(controller: BudgetController, width: int) -> None:
+            used, total = memory.used(loaded.device, loaded.capacity)
+            event = guard.check(
+                used,
+                total,
+                controller,
+                floor=min(controller.budget, min_docs * width),
+                release=lambda: memory.release(loaded.device),
+                pause=pause,
+            )
+            if event is not None:
+                self.context.send(event)
+
+        return after_batch
+
     def encode(self, command: Message) -> None:
         spec, batching = command["spec"], command["batching"]
         loaded = self._model(spec)[0]
         emit = self._emit_for(spec["modelKey"])
         fixed = batching["mode"] == "fixed"
+        if self._guard is None:
+            self._guard = VramGuard.of(batching)
+        else:
+            self._guard.set_levels(batching)
+        min_docs = batching["batchSize"] if fixed else batching["minBatch"]
         settings = BatchSettings(
-            min_docs=batching["batchSize"] if fixed else batching["minBatch"],
+            min_docs=min_docs,
             max_docs=batching["batchSize"] if fixed else batching["maxBatch"],
             oom_policy=self.oom_policy,
             between_batches=self.context.wait_if_paused,
+            after_batch=self._guard_after(loaded, min_docs),
         )
         for chunk in command["chunks"]:
             self.context.wait_if_paused()
@@ -248,3 +310,5 @@ class EmbedJob:
                     },
                 }
             )
+            faults.maybe_leak(loaded.device)
+            self._send_baseline(loaded.device, spec["modelKey"], chunk["index"])

@@ -13,6 +13,10 @@ HEADROOM_FAULT_TREE_OOM=N      the pool sends the first N trial attempts on GPU 
 HEADROOM_FAULT_TREE_SLOW_MS=M  a worker sleeps M ms before each fit (so a test can kill it mid-trial)
 HEADROOM_FAULT_TREE_LEAK_MB=N  a worker keeps N MB per trial (a leaking worker; with a low
                                HEADROOM_TREE_RECYCLE_MB, default 1024, it is recycled)
+HEADROOM_FAULT_TREE_HANG=N     trial N's first attempt hangs its worker: the pool sends it with
+                               faultHang, and the worker stops its heartbeat and blocks for good;
+                               past HEADROOM_HEARTBEAT_TIMEOUT_S the pool kills the worker's group,
+                               replaces it (tree_worker "hung") and the rerun finishes (once only)
 """
 
 from __future__ import annotations

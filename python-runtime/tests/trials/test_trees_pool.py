@@ -159,7 +159,9 @@ def test_same_values_serial_and_in_two_workers(
     )
     assert {m["threads"] for m in parallel.workers()} == {1}
     assert {m["slot"] for m in parallel.workers()} == {0, 1}
-    assert {s for _, s in parallel.started_slots} == {0, 1}  # both workers trained
+    # Which worker trains which trial is scheduling: on a loaded box worker 0 may finish all
+    # four before worker 1 is ready, so "both trained" is not asserted (values are the point).
+    assert {s for _, s in parallel.started_slots} <= {0, 1}
     assert all(o.rounds >= o.best_round >= 1 for o in parallel.outcomes)
 
 

@@ -10,6 +10,7 @@ import { repairJournal, type RepairReport } from '../runs/repair.js';
 import { runDoctor } from '../panel/doctor.js';
 import { defaultRunsDir } from '../runs/runsDir.js';
 import { servePanel } from './serve.js';
+import { addGpusCommand } from './gpus.js';
 import { asHeadroomError, EXIT_CODES, HeadroomError } from '../errors.js';
 import { redact } from '../redact.js';
 import { HEADROOM_VERSION } from '../version.js';
@@ -184,6 +185,8 @@ export function buildProgram(io: Io): Command {
     .action(async (opts: { host: string; port: number; runsDir?: string; allowRemote: boolean; newToken?: boolean }) => {
       await servePanel({ ...opts, runsDir: opts.runsDir ?? defaultRunsDir() }, io);
     });
+
+  addGpusCommand(program, io);
 
   program
     .command('doctor')

@@ -25,25 +25,110 @@ export const JOB_SETTINGS: Record<string, z.ZodObject> = { [EMBED_KIND]: EmbedSe
 export const StartRunArgs = z.object({ kind: JobKindName.default(EMBED_KIND), name: RunName.optional() }).catchall(z.unknown());
 export type StartRunArgs = z.input<typeof StartRunArgs>;
 
+const Bytes = z.number().nonnegative();
+
+/**
+ * A Headroom process as the monitor knows it: from the environment Headroom gave it
+ * (HEADROOM_RUN_ID, HEADROOM_WORKER) read in /proc. role: 'runtime' is a Python runtime
+ * the Engine started (its own process group's leader); 'child' is a process it started
+ * (a tree worker, in the runtime's group).
+ */
+export const HeadroomProcess = z.object({ runId: RunId, role: z.enum(['runtime', 'child']), worker: z.string().nullable(), orphan: z.boolean() });
+export type HeadroomProcess = z.infer<typeof HeadroomProcess>;
+
+/** One process holding memory on a GPU. */
+export const GpuProcess = z.object({
+  pid: z.number().int().positive(),
+  /** Its memory on this GPU, in bytes; null where the source gives none. Never the device's total. */
+  memoryUsed: Bytes.nullable(),
+  /** Where memoryUsed comes from: nvidia-smi's per-process figure, or (when nvidia-smi lists no process: containers, Windows) the worker's own torch figure (reserved, else allocated; its CUDA context not included). */
+  source: z.enum(['nvidia-smi', 'torch']),
+  /** Which Headroom run (and worker) it serves; null for a process Headroom did not start. */
+  headroom: HeadroomProcess.nullable(),
+});
+export type GpuProcess = z.infer<typeof GpuProcess>;
+
+export const GpuDevice = z.object({
+  index: z.number().int().nonnegative(),
+  /** nvidia-smi's GPU-... id; null where it gives none. */
+  uuid: z.string().nullable(),
+  name: z.string(),
+  memoryUsed: Bytes,
+  memoryTotal: Bytes,
+  /** Percent; null where the GPU cannot say ("N/A", "[Not Supported]"), as for every figure below. */
+  utilization: z.number().min(0).max(100).nullable(),
+  /** Degrees Celsius. */
+  temperature: z.number().nullable(),
+  /** Watts drawn, and the limit. */
+  power: z.number().nonnegative().nullable(),
+  powerLimit: z.number().nonnegative().nullable(),
+  processes: z.array(GpuProcess),
+  /** Which source the processes' figures are from: 'none' when neither nvidia-smi nor a Headroom worker gives any. */
+  processSource: z.enum(['nvidia-smi', 'torch', 'none']),
+  /** The driver's own use of an idle GPU, subtracted before "unaccounted": learned (the least used seen while no compute process was listed) or the default (0 bytes, so unaccounted overstates rather than hides). */
+  baseline: z.object({ bytes: Bytes, source: z.enum(['learned', 'default']) }),
+  /** Memory no listed process owns: used - every listed process - the baseline (never below 0); null when some listed process has no figure. */
+  unaccounted: Bytes.nullable(),
+});
+export type GpuDevice = z.infer<typeof GpuDevice>;
+
+/** A Headroom process that outlived its run (its Engine is gone, or no live process holds its run's lock): killOrphan ends its process group. */
+export const GpuOrphan = z.object({
+  pid: z.number().int().positive(),
+  pgid: z.number().int().positive(),
+  runId: RunId,
+  worker: z.string().nullable(),
+  /** Its command line (secrets masked). */
+  command: z.string(),
+  /** GPU memory nvidia-smi lists for it (all GPUs), and its resident memory; null where unknown. */
+  gpuMemory: Bytes.nullable(),
+  rss: Bytes.nullable(),
+  /** Why it counts as an orphan, in words. */
+  why: z.string(),
+});
+export type GpuOrphan = z.infer<typeof GpuOrphan>;
+
 export const GpuSample = z.object({
   at: z.number(),
   /** Empty on a machine without an NVIDIA GPU (nvidia-smi absent or failing). */
-  gpus: z.array(
+  gpus: z.array(GpuDevice),
+  /** What went wrong or is missing, in words (no GPU, a driver error, a hang, a GPU gone since the last sample); null when all is well. */
+  note: z.string().nullable(),
+  system: z.object({ memoryUsed: Bytes, memoryTotal: Bytes }),
+  /** Headroom's runtimes in this Engine and the memory they report themselves (torch's figures, bytes). */
+  runtimes: z.array(
     z.object({
-      index: z.number().int().nonnegative(),
-      name: z.string(),
-      memoryUsed: z.number().nonnegative(),
-      memoryTotal: z.number().nonnegative(),
-      utilization: z.number().min(0).max(100).nullable(),
+      runId: RunId,
+      pid: z.number().int(),
+      device: z.string().nullable(),
+      worker: z.string().nullable(),
+      allocated: z.number().nullable(),
+      reserved: z.number().nullable(),
+      peak: z.number().nullable(),
     }),
   ),
-  /** Why gpus is empty, in words; null when it is not. */
-  note: z.string().nullable(),
-  system: z.object({ memoryUsed: z.number().nonnegative(), memoryTotal: z.number().nonnegative() }),
-  /** Headroom's runtimes and the memory they report. */
-  runtimes: z.array(z.object({ runId: RunId, pid: z.number().int(), device: z.string().nullable(), allocated: z.number().nullable() })),
+  orphans: z.array(GpuOrphan),
+  /** Why orphans cannot be looked for here (no /proc: not Linux); null where they are. */
+  orphanNote: z.string().nullable(),
 });
 export type GpuSample = z.infer<typeof GpuSample>;
+
+/** One point of the monitor's history: per GPU, its figures (null: not known then); system memory in use. */
+export const GpuPoint = z.object({
+  at: z.number(),
+  gpus: z.array(z.object({ index: z.number().int().nonnegative(), used: Bytes, total: Bytes, util: z.number().nullable(), temp: z.number().nullable(), power: z.number().nullable(), unaccounted: Bytes.nullable() })),
+  system: Bytes,
+});
+export type GpuPoint = z.infer<typeof GpuPoint>;
+export const GpuHistory = z.object({
+  points: z.array(GpuPoint),
+  /** The width of the history's buckets now (each keeps the points with the extremes of its figures). */
+  bucketMs: z.number().positive(),
+  /** Bytes of the file on disk; lines that could not be read (a torn last line) were skipped. */
+  bytes: z.number().int().nonnegative(),
+  skipped: z.number().int().nonnegative(),
+});
+export type GpuHistory = z.infer<typeof GpuHistory>;
 
 export const DoctorCheck = z.object({
   name: z.string(),
@@ -115,6 +200,10 @@ export const CALLS = {
   setPolicy: { args: z.object({ runId: RunId }).catchall(z.unknown()), result: z.object({ ok: z.literal(true) }) },
   deleteCache: { args: RunRef, result: z.object({ freedBytes: z.number().int().nonnegative() }) },
   listGpus: { args: z.object({}).strict(), result: GpuSample },
+  /** The monitor's own bounded history (<runs-dir>/.gpus/history.jsonl) from sinceMs on: what the GPUs view draws. */
+  gpuHistory: { args: z.object({ sinceMs: z.number().nonnegative().optional() }).strict(), result: GpuHistory },
+  /** SIGKILLs the process group of a process the monitor lists as an orphan now; anything else is refused. */
+  killOrphan: { args: z.object({ pid: z.number().int().positive() }).strict(), result: z.object({ pid: z.number().int(), pgid: z.number().int(), killed: z.array(z.number().int()), message: z.string() }) },
   doctor: { args: z.object({}).strict(), result: DoctorReport },
   /** The desktop app's file dialog; the browser panel answers null (type a path instead). */
   chooseInputFile: { args: z.object({}).strict(), result: z.object({ path: z.string().nullable() }) },

@@ -57,6 +57,11 @@ export const Batching = z.object({
   targetMemory: z.number().gt(0).max(1),
   /** Budget learned on an earlier run; null makes the runtime probe. */
   initialBudget: z.number().int().positive().nullable(),
+  /** The VRAM guard (embed/guard.py): fractions of the device (or of the cap) where memory used is a warning, and critical. */
+  vramWarning: z.number().gt(0).max(1),
+  vramCritical: z.number().gt(0).max(1),
+  /** At the critical level: shrink the token budget and release cached memory, or pause the run. */
+  onCritical: z.enum(['shrink', 'pause']),
 });
 export type Batching = z.infer<typeof Batching>;
 
@@ -243,6 +248,21 @@ export const RuntimeToEngine = z.discriminatedUnion('type', [
     stats: ChunkStats,
   }),
   z.object({ type: z.literal('policy_set'), oomPolicy: OomPolicy }),
+  /**
+   * The VRAM guard: memory used (CUDA: reserved, what the allocator holds; CPU: RSS) crossed a level, once per crossing.
+   * action: warn (warning level), shrink (budget halved to `budget`, cached memory released) or pause (the runtime paused itself).
+   */
+  z.object({
+    type: z.literal('vram_level'),
+    level: z.enum(['warning', 'critical']),
+    used: Count,
+    total: z.number().int().positive(),
+    action: z.enum(['warn', 'shrink', 'pause']),
+    /** The token budget after a shrink; null otherwise. */
+    budget: z.number().int().positive().nullable(),
+  }),
+  /** Memory after clean-up between units (CUDA: allocated after gc; CPU: RSS after gc): the leak detector's series (jobs/embed/leakDetector.ts). */
+  z.object({ type: z.literal('baseline'), bytes: Count, model: z.string(), chunk: Count.nullable() }),
   /** Every second from a thread of its own, idle or busy: silence means a hung runtime (supervisor/runtimeProcess.ts). */
   z.object({ type: z.literal('heartbeat') }),
   z.object({ type: z.literal('paused') }),

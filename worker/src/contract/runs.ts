@@ -77,13 +77,14 @@ export type RunInfo = z.infer<typeof RunInfo>;
  * includes them): the panel's generic half reads these, and only these.
  */
 export const CommonEvent = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('paused') }),
+  /** reason: why the run paused itself (the VRAM guard's critical level); absent when the user paused it. */
+  z.object({ kind: z.literal('paused'), reason: z.string().optional() }),
   z.object({ kind: z.literal('resumed') }),
   z.object({ kind: z.literal('log'), line: z.string() }),
   /** A Python runtime is up: its pid (the GPU monitor shows it). */
-  z.object({ kind: z.literal('runtime'), pid: Count, torch: z.string(), cuda: z.boolean() }),
+  z.object({ kind: z.literal('runtime'), pid: Count, torch: z.string(), cuda: z.boolean(), worker: z.string().optional() }),
   /** The runtime's memory, in bytes; null where the device cannot say. */
-  z.object({ kind: z.literal('memory'), allocated: z.number().nullable(), reserved: z.number().nullable(), free: z.number().nullable(), total: z.number().nullable(), peak: z.number().nullable() }),
+  z.object({ kind: z.literal('memory'), allocated: z.number().nullable(), reserved: z.number().nullable(), free: z.number().nullable(), total: z.number().nullable(), peak: z.number().nullable(), worker: z.string().optional() }),
 ]);
 export type CommonEvent = z.infer<typeof CommonEvent>;
 

@@ -24,6 +24,9 @@ export type TrialsSampler = z.infer<typeof TrialsSampler>;
  */
 export const TrialsFamily = z.enum(['nn', 'xgboost', 'lightgbm', 'catboost']);
 export type TrialsFamily = z.infer<typeof TrialsFamily>;
+/** Why a tree_worker line was sent: a worker started, replaced after dying, hung (killed as silent), recycled, or started after an OOM. */
+export const TreeWorkerReason = z.enum(['started', 'replaced', 'hung', 'recycled', 'oom']);
+export type TreeWorkerReason = z.infer<typeof TreeWorkerReason>;
 /** What trained a trial: an NN engine, or a tree family's worker process. */
 export const TrialRunner = z.enum([...TrialsEngineName.options, 'worker']);
 export type TrialRunner = z.infer<typeof TrialRunner>;
@@ -169,7 +172,8 @@ export const TrialsEvents = [
   z.object({ type: z.literal('trials_oom'), members: z.number().int().positive(), concurrency: z.number().int().positive(), restarted: z.array(Count) }),
   /**
    * A tree worker process started, was replaced (it died mid-trial: the trial runs
-   * again), or was recycled (its memory baseline grew), with what it sees: the
+   * again), hung (silent past HEADROOM_HEARTBEAT_TIMEOUT_S: its group killed, then
+   * as replaced), or was recycled (its memory baseline grew), with what it sees: the
    * CUDA_VISIBLE_DEVICES it was started with ("" on a CPU) and its threads.
    */
   z.object({
@@ -180,10 +184,15 @@ export const TrialsEvents = [
     device: z.string(),
     visibleDevices: z.string(),
     threads: z.number().int().positive(),
-    reason: z.enum(['started', 'replaced', 'recycled', 'oom']),
+    reason: TreeWorkerReason,
     /** Why it was replaced or recycled, in words (null when started). */
     detail: z.string().nullable(),
   }),
+  /**
+   * A tree worker's memory baseline (its RSS after the trial's clean-up) once trial `number` finished: one point per
+   * trial of that worker's series, which the Engine's leak detector (jobs/embed/leakDetector.ts) fits a slope to.
+   */
+  z.object({ type: z.literal('tree_baseline'), family: TrialsFamily, slot: Count, pid: z.number().int().positive(), number: Count, bytes: Count }),
   /** A tree trial ran out of GPU memory: it runs again with fewer workers on that GPU, or on the CPU. */
   z.object({
     type: z.literal('tree_oom'),

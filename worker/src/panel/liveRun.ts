@@ -17,6 +17,10 @@ export class LiveRun {
   runtimePid: number | null = null;
   allocated: number | null = null;
   device: string | null = null;
+  /** Why the run paused itself (the VRAM guard); null when the user paused it. */
+  pauseReason: string | null = null;
+  /** Each runtime's pid and own memory figures (torch's), by worker id (null: the run's one runtime): the GPU monitor shows them. */
+  readonly runtimes = new Map<string | null, { pid: number; device: string | null; allocated: number | null; reserved: number | null; peak: number | null }>();
   done: Promise<void> = Promise.resolve();
   /** The session's history as it is recorded (what a panel opening the run draws). */
   session: RecordedSession | null = null;
@@ -26,18 +30,28 @@ export class LiveRun {
     const common = CommonEvent.safeParse(event);
     if (!common.success) return false;
     const before = this.state;
+    // A run of several workers names the worker (and its device) in its events; the contract's common shape does not carry them.
+    const { worker: rawWorker, device: rawDevice } = event as { worker?: unknown; device?: unknown };
+    const worker = typeof rawWorker === 'string' ? rawWorker : null;
     switch (common.data.kind) {
       case 'runtime':
         this.runtimePid = common.data.pid;
+        this.runtimes.set(worker, { pid: common.data.pid, device: typeof rawDevice === 'string' ? rawDevice : null, allocated: null, reserved: null, peak: null });
         if (this.state === 'starting') this.state = this.control.paused ? 'paused' : 'running';
         break;
       case 'memory':
         this.allocated = common.data.allocated;
+        {
+          const runtime = this.runtimes.get(worker);
+          if (runtime) Object.assign(runtime, { allocated: common.data.allocated, reserved: common.data.reserved, peak: common.data.peak });
+        }
         break;
       case 'paused':
+        this.pauseReason = common.data.reason ?? null;
         if (this.state !== 'stopping' && this.state !== 'ended') this.state = 'paused';
         break;
       case 'resumed':
+        this.pauseReason = null;
         if (this.state !== 'stopping' && this.state !== 'ended') this.state = 'running';
         break;
       default:
@@ -54,6 +68,7 @@ export class LiveRun {
   end(): void {
     this.state = 'ended';
     this.runtimePid = null;
+    this.runtimes.clear();
   }
 
   /** The phase line only this panel knows (the run's own events word the rest): undefined while it simply runs. */
@@ -62,7 +77,7 @@ export class LiveRun {
       case 'starting':
         return 'starting the runtime';
       case 'paused':
-        return 'paused by you';
+        return this.pauseReason === null ? 'paused by you' : `paused: ${this.pauseReason}`;
       case 'stopping':
         return 'stopping';
       default:

@@ -19,7 +19,8 @@ import { acquireLock, describeOwner, readLock } from '../runs/lock.js';
 import { runFiles } from '../runs/manifest.js';
 import { isRunId, resolveRunDir, showId } from '../runs/runFolder.js';
 import { runDoctor } from './doctor.js';
-import { GpuMonitor } from './gpuMonitor.js';
+import { GpuHistoryWriter, historyPoints, readGpuHistory } from './gpuHistory.js';
+import { GpuMonitor, type RuntimeFigures } from './gpuMonitor.js';
 import { LiveRun } from './liveRun.js';
 import { folderBytes, RunInfoCache, unreadable } from './runInfo.js';
 
@@ -53,6 +54,7 @@ export class RunManager {
   private readonly pending = new Map<string, Record<string, unknown>>();
   private readonly events = new EventEmitter();
   private readonly monitor: GpuMonitor;
+  private readonly gpuHistoryWriter: GpuHistoryWriter | null;
   private readonly infos = new RunInfoCache((runId) => this.runDir(runId));
 
   constructor(private readonly options: RunManagerOptions) {
@@ -62,9 +64,12 @@ export class RunManager {
     }
     mkdirSync(this.runsDir, { recursive: true });
     this.events.setMaxListeners(100);
-    this.monitor = new GpuMonitor(() => this.runtimes());
+    const watch = options.monitorGpus !== false;
+    // The panel's monitor records its samples (<runs-dir>/.gpus/history.jsonl) for the GPUs view.
+    this.gpuHistoryWriter = watch ? new GpuHistoryWriter(this.runsDir) : null;
+    this.monitor = new GpuMonitor(() => this.runtimes(), { env: options.env, history: this.gpuHistoryWriter ?? undefined });
     this.monitor.on((sample) => this.emit('gpuSample', sample));
-    if (options.monitorGpus !== false) this.monitor.start();
+    if (watch) this.monitor.start();
   }
 
   on<N extends EventName>(name: N, listener: (payload: EventPayload<N>) => void): () => void {
@@ -314,6 +319,17 @@ export class RunManager {
     return this.monitor.latest();
   }
 
+  /** The monitor's history: as this Engine records it (the bucket not yet written included), else from disk. */
+  async gpuHistory({ sinceMs }: CallArgs<'gpuHistory'>): Promise<CallResult<'gpuHistory'>> {
+    const recorded = this.gpuHistoryWriter?.snapshot();
+    return recorded ? historyPoints(recorded, sinceMs) : readGpuHistory(this.runsDir, sinceMs);
+  }
+
+  /** Only a process the monitor lists as an orphan now; anything else is refused (GpuMonitor.killOrphan). */
+  killOrphan({ pid }: CallArgs<'killOrphan'>): CallResult<'killOrphan'> {
+    return this.monitor.killOrphan(pid);
+  }
+
   async doctor(): Promise<CallResult<'doctor'>> {
     return runDoctor({ runsDir: this.runsDir, python: this.options.python });
   }
@@ -323,8 +339,10 @@ export class RunManager {
     return { demoCorpus: form.demoCorpus, defaultModel: form.defaultModel, runsDir: this.runsDir, desktop: this.options.chooseInputFile !== undefined };
   }
 
-  private runtimes(): { runId: string; pid: number; device: string | null; allocated: number | null }[] {
-    return [...this.live.entries()].flatMap(([runId, live]) => (live.runtimePid === null ? [] : [{ runId, pid: live.runtimePid, device: this.infos.get(runId).device, allocated: live.allocated }]));
+  private runtimes(): RuntimeFigures[] {
+    return [...this.live.entries()].flatMap(([runId, live]) =>
+      [...live.runtimes].map(([worker, runtime]) => ({ runId, pid: runtime.pid, device: runtime.device ?? this.infos.get(runId).device, worker, allocated: runtime.allocated, reserved: runtime.reserved, peak: runtime.peak })),
+    );
   }
 
   /** A call already checked against the contract (checkCall): the one switch every transport uses. */
@@ -339,6 +357,8 @@ export class RunManager {
       setPolicy: (checked: CallArgs<'setPolicy'>) => this.setPolicy(checked),
       deleteCache: (checked: CallArgs<'deleteCache'>) => this.deleteCache(checked),
       listGpus: () => this.listGpus(),
+      gpuHistory: (checked: CallArgs<'gpuHistory'>) => this.gpuHistory(checked),
+      killOrphan: (checked: CallArgs<'killOrphan'>) => this.killOrphan(checked),
       doctor: () => this.doctor(),
       defaults: () => this.defaults(),
       chooseInputFile: () => this.options.chooseInputFile?.() ?? { path: null },

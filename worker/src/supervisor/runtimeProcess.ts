@@ -5,6 +5,7 @@
  * A runtime that falls silent (no line, not even its one-a-second heartbeat) for
  * the heartbeat timeout is hung: its group is killed and its exit says so.
  */
+import { basename, dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { EngineToRuntime, PROTOCOL_VERSION, RuntimeToEngine } from '../contract/protocol.js';
@@ -41,9 +42,21 @@ export interface RuntimeProcessOptions {
  * wedged process gets near it; 120 s leaves a slow disk or a big model ample room.
  */
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 120_000;
+/** Hung runtimes in a row (nothing finished in between) before a job stops, resumable (exit 3); each hang starts a fresh runtime. */
+export const MAX_HANGS_IN_A_ROW = 3;
 /** Before its first line the runtime imports torch and says nothing: at least this long. */
 const STARTUP_ALLOWANCE_MS = 120_000;
 const HEARTBEAT_ENV = 'HEADROOM_HEARTBEAT_TIMEOUT_S';
+
+/**
+ * The environment of a run's runtimes: HEADROOM_RUN_ID and HEADROOM_RUNS_DIR added, so
+ * any monitor can map a PID to its run (panel/headroomProcesses.ts reads them in
+ * /proc; a runtime's children inherit them). Jobs pass this as their runtimes' env.
+ */
+export function runEnv(runDir: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const dir = resolve(runDir);
+  return { ...env, HEADROOM_RUN_ID: basename(dir), HEADROOM_RUNS_DIR: dirname(dir) };
+}
 
 export function heartbeatTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env[HEARTBEAT_ENV]?.trim();

@@ -4,8 +4,13 @@ the workers' pipes (selectors).
 It starts one worker per slot (tree_worker "started"), hands trials to idle workers and
 reads their results. A worker that dies mid-trial is replaced (tree_worker "replaced", the
 exit status in detail) and the SAME trial (params and seed) runs again in the fresh one; a
-trial that has killed MAX_DEATHS workers is finished as failed. A worker whose memory
-baseline grew more than HEADROOM_TREE_RECYCLE_MB over its first is recycled between trials.
+trial that has killed MAX_DEATHS workers is finished as failed. A worker silent (not even its
+one-a-second heartbeat) past HEADROOM_HEARTBEAT_TIMEOUT_S (120 s by default) is hung: its
+process group (each worker has its own) is SIGKILLed and it is replaced like a dead one
+(tree_worker "hung"; the same trial runs again, and a hang counts toward MAX_DEATHS, so a
+trial that wedges its library every time fails instead of hanging the sweep). A worker whose memory
+baseline grew more than HEADROOM_TREE_RECYCLE_MB over its first is recycled between trials;
+each result's baseline goes out as tree_baseline (the Engine fits a leak slope to each worker's).
 A GPU out-of-memory halves the workers on that device and runs the trial again there
 (tree_oom "fewer_workers"); with one worker left there, the trial runs on a CPU worker
 (tree_oom "cpu"). No worker outlives run_family.
@@ -22,11 +27,13 @@ import selectors
 import signal
 import subprocess
 import sys
+import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from headroom_runtime.core.heartbeat import STARTUP_ALLOWANCE_S, heartbeat_timeout_s
 from headroom_runtime.trials.errors import TrainFailed
 from headroom_runtime.trials.trees.plan import WorkerSlot, worker_env
 from headroom_runtime.trials.trees.worker import PARENT_ENV
@@ -34,7 +41,8 @@ from headroom_runtime.trials.trees.worker import PARENT_ENV
 RECYCLE_MB = "HEADROOM_TREE_RECYCLE_MB"
 DEFAULT_RECYCLE_MB = 1024
 FAULT_OOM = "HEADROOM_FAULT_TREE_OOM"
-MAX_DEATHS = 3  # a trial that has killed this many workers fails
+FAULT_HANG = "HEADROOM_FAULT_TREE_HANG"
+MAX_DEATHS = 3  # a trial that has killed (or hung) this many workers fails
 MAX_LOAD_DEATHS = 3  # a slot whose workers die this many times before ready: the family fails
 SHUTDOWN_WAIT_S = 10.0
 
@@ -93,7 +101,7 @@ class TreeHooks(Protocol):
 
     def finished(self, outcome: TreeOutcome) -> None: ...
 
-    def send(self, message: dict[str, Any]) -> None: ...  # tree_worker and tree_oom lines
+    def send(self, message: dict[str, Any]) -> None: ...  # tree_worker, tree_baseline and tree_oom lines
 
     def between_trials(self) -> None: ...  # a pause point; may block
 
@@ -118,6 +126,8 @@ class _Proc:
     reason: str = "started"  # the tree_worker reason sent once it is ready
     detail: str | None = None
     load_deaths: int = 0
+    heard_at: float = 0.0  # time.monotonic() of its last bytes (or of its start)
+    heard: bool = False
 
 
 def _exit_words(code: int | None) -> str:
@@ -150,6 +160,11 @@ class _Pool:
         self.next_slot = max((s.slot for s in slots), default=-1) + 1
         self.recycle_bytes = int(os.environ.get(RECYCLE_MB) or DEFAULT_RECYCLE_MB) * 2**20
         self.fault_oom = int(os.environ.get(FAULT_OOM) or 0)
+        hang = os.environ.get(FAULT_HANG, "").strip()
+        self.fault_hang = int(hang) if hang else None
+        self.timeout_s = heartbeat_timeout_s(base_env)
+        self.tick_s = max(0.05, min(1.0, self.timeout_s / 4))
+        self.last_check = time.monotonic()
         self.started_numbers: set[int] = set()
         for slot in slots:
             self._spawn(slot, "started", None)
@@ -164,8 +179,10 @@ class _Pool:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
+            start_new_session=True,  # a group of its own, killed whole (PR_SET_PDEATHSIG still holds)
         )
         proc = _Proc(slot, popen, reason=reason, detail=detail, load_deaths=load_deaths)
+        proc.heard_at = time.monotonic()
         self.procs.append(proc)
         assert popen.stdout is not None
         os.set_blocking(popen.stdout.fileno(), False)
@@ -189,6 +206,14 @@ class _Pool:
         if proc in self.procs:
             self.procs.remove(proc)
 
+    @staticmethod
+    def _kill(proc: _Proc) -> None:
+        """SIGKILL to the worker's whole group (what it started too); a stopped process dies of it as well."""
+        with contextlib.suppress(OSError):
+            os.killpg(proc.popen.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            proc.popen.kill()
+
     def _stop(self, proc: _Proc) -> None:
         """Shut a worker down (a `shutdown` line, stdin closed, a wait, then a kill)."""
         self._forget(proc)
@@ -199,7 +224,7 @@ class _Pool:
         try:
             proc.popen.wait(timeout=SHUTDOWN_WAIT_S)
         except subprocess.TimeoutExpired:
-            proc.popen.kill()
+            self._kill(proc)
             proc.popen.wait()
         self._close(proc)
 
@@ -213,8 +238,7 @@ class _Pool:
     def kill_all(self) -> None:
         for proc in list(self.procs):
             self._forget(proc)
-            with contextlib.suppress(OSError):
-                proc.popen.kill()
+            self._kill(proc)
             proc.popen.wait()
             self._close(proc)
         self.sel.close()
@@ -276,6 +300,9 @@ class _Pool:
         if gpu and self.fault_oom > 0:
             self.fault_oom -= 1
             fault = True
+        hang = self.fault_hang is not None and attempt.trial.number == self.fault_hang
+        if hang:
+            self.fault_hang = None  # once: the rerun finishes
         if attempt.trial.number not in self.started_numbers:
             self.started_numbers.add(attempt.trial.number)
             self.hooks.started(attempt.trial, proc.slot)
@@ -291,6 +318,7 @@ class _Pool:
                 "threads": proc.slot.threads,
                 "workersOnDevice": len(self._on_device(proc.slot.device)) if gpu else 1,
                 "faultOom": fault,
+                "faultHang": hang,
             },
         )
 
@@ -307,6 +335,7 @@ class _Pool:
         if not chunk:
             self._died(proc)
             return
+        proc.heard_at, proc.heard = time.monotonic(), True
         proc.buffer += chunk
         while b"\n" in proc.buffer:
             raw, proc.buffer = proc.buffer.split(b"\n", 1)
@@ -317,6 +346,8 @@ class _Pool:
 
     def _line(self, proc: _Proc, line: dict[str, Any]) -> None:
         kind = line.get("type")
+        if kind == "heartbeat":  # its arrival was the news
+            return
         if kind == "ready":
             proc.ready = True
             self._tree_worker(proc, line)
@@ -352,6 +383,16 @@ class _Pool:
                 )
             )
             baseline = int(line.get("baselineBytes") or 0)
+            self.hooks.send(
+                {
+                    "type": "tree_baseline",
+                    "family": self.family,
+                    "slot": proc.slot.slot,
+                    "pid": proc.popen.pid,
+                    "number": trial.number,
+                    "bytes": baseline,
+                }
+            )
             if proc.first_baseline is None:
                 proc.first_baseline = baseline
             elif baseline - proc.first_baseline > self.recycle_bytes:
@@ -422,11 +463,32 @@ class _Pool:
             self._spawn(WorkerSlot(self.next_slot, "cpu", "", proc.slot.threads, False), "oom", detail)
             self.next_slot += 1
 
-    def _died(self, proc: _Proc) -> None:
+    def _check_alive(self) -> None:
+        """Kills the group of each worker silent past the limit, and replaces it (reason "hung")."""
+        now = time.monotonic()
+        # A late check means this loop was held up (a pause, a slow hook): lines may be waiting
+        # unread. Judge on the next one, after they have been read.
+        late = now - self.last_check > self.tick_s * 3
+        self.last_check = now
+        if late:
+            return
+        for proc in list(self.procs):
+            limit = self.timeout_s if proc.heard else max(self.timeout_s, STARTUP_ALLOWANCE_S)
+            silent = now - proc.heard_at
+            if silent > limit:
+                self._kill(proc)
+                words = f"sent nothing for {silent:.1f} s (the limit is {limit:.1f} s) and was killed as hung"
+                self._died(proc, words, "hung")
+
+    def _died(self, proc: _Proc, words: str | None = None, reason: str = "replaced") -> None:
+        """A worker gone (its stdout ended) or killed as hung (words say how): replaced, its trial again."""
         self._forget(proc)
-        code = proc.popen.wait()
+        try:
+            code = proc.popen.wait(timeout=None if words is None else SHUTDOWN_WAIT_S)
+        except subprocess.TimeoutExpired:  # killed, not gone (stuck in the kernel): go on without it
+            code = None
         self._close(proc)
-        words = _exit_words(code)
+        words = words or _exit_words(code)
         if not proc.ready:
             if proc.load_deaths + 1 >= MAX_LOAD_DEATHS:
                 raise TrainFailed(
@@ -437,7 +499,7 @@ class _Pool:
         attempt = proc.busy
         if attempt is None:
             if not proc.retiring:
-                self._spawn(proc.slot, "replaced", f"worker pid {proc.popen.pid} {words} between trials")
+                self._spawn(proc.slot, reason, f"worker pid {proc.popen.pid} {words} between trials")
             return
         attempt.deaths += 1
         attempt.last_exit = words
@@ -451,7 +513,7 @@ class _Pool:
             self.retry.appendleft(attempt)
         if not proc.retiring:
             detail = f"worker pid {proc.popen.pid} {words} during trial {attempt.trial.number}"
-            self._spawn(proc.slot, "replaced", detail)
+            self._spawn(proc.slot, reason, detail)
 
     # --- the loop ---
 
@@ -463,10 +525,11 @@ class _Pool:
             # replacement still starting gets its tree_worker line before it is shut down).
             if asked_none and not self.retry and all(p.ready and p.busy is None for p in self.procs):
                 return
-            for key, _ in self.sel.select(timeout=1.0):
+            for key, _ in self.sel.select(timeout=self.tick_s):
                 proc = key.data
                 if proc in self.procs:
                     self._read(proc)
+            self._check_alive()
 
 
 def run_family(

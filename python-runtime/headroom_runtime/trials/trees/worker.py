@@ -6,16 +6,20 @@ JSON lines on stdin and stdout (logs, and anything a library prints, go to stder
   <- {"type": "load", "data", "target", "task", "folds", "valFraction", "seed"}
   -> {"type": "ready", "pid", "visibleDevices", "threads", "family", "version", "baselineBytes"}
      or {"type": "load_failed", "message"} (then it exits 2)
-  <- {"type": "train", "number", "params", "seed", "device", "threads", "workersOnDevice", "faultOom"}
+  <- {"type": "train", "number", "params", "seed", "device", "threads", "workersOnDevice", "faultOom",
+      "faultHang"}
   -> {"type": "result", "number", "metrics", "rounds", "bestRound", "ms", "peakBytes", "peakSource",
       "baselineBytes", "device", "message"}
      | {"type": "oom", "number", "message"} | {"type": "failed", "number", "message"}
   <- {"type": "shutdown"} (or stdin's end): it exits 0
+  -> {"type": "heartbeat"} every second from its own thread, from start-up on (core/heartbeat.py):
+     the pool calls a worker silent past HEADROOM_HEARTBEAT_TIMEOUT_S hung and kills its group
 
 The data is loaded and split once, with trials/data.py as the NN side does (same rows, same
 folds); targets stay in their own units (trees need no scaling). After each trial the
 booster and the data copies are freed and baselineBytes is the RSS after that clean-up.
-The worker dies with its parent (PR_SET_PDEATHSIG, and a thread polling the parent pid).
+The worker dies with its parent (PR_SET_PDEATHSIG, and a thread polling the parent pid); the
+pool starts it in a process group of its own (start_new_session), which it kills whole.
 """
 
 from __future__ import annotations
@@ -274,10 +278,26 @@ class Worker:
         self.folds: list[tuple[np.ndarray, np.ndarray]] = []
         self.x = np.zeros((0, 0))
         self.y = np.zeros(0)
+        self.quiet = threading.Event()  # set: the heartbeat stops (for good)
+        self._lock = threading.Lock()  # the heartbeat thread writes too: one line at a time
 
     def send(self, message: dict[str, Any]) -> None:
-        self.out.write(json.dumps(message) + "\n")
-        self.out.flush()
+        with self._lock:
+            self.out.write(json.dumps(message) + "\n")
+            self.out.flush()
+
+    def start_heartbeat(self) -> None:
+        from headroom_runtime.core.heartbeat import start_heartbeat
+
+        start_heartbeat(lambda: self.send({"type": "heartbeat"}), self.quiet)
+
+    def hang(self, number: int) -> None:
+        """HEADROOM_FAULT_TREE_HANG (the pool asks, once): no more heartbeats, and block for good."""
+        self.quiet.set()
+        print(
+            f"headroom tree worker {os.getpid()}: [headroom fault] hanging in trial {number}", file=sys.stderr
+        )
+        threading.Event().wait()
 
     def load(self, line: dict[str, Any]) -> None:
         import importlib
@@ -331,6 +351,8 @@ class Worker:
         gpu = device.startswith("cuda") and not os.environ.get(FAKE_SLOT)
         threads = int(line.get("threads") or 1)
         params = dict(line["params"])
+        if line.get("faultHang"):
+            self.hang(number)
         slow = int(os.environ.get(SLOW_MS) or 0)
         if slow:
             time.sleep(slow / 1000)
@@ -428,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     worker = Worker(args.family, out)
+    worker.start_heartbeat()
     loaded = False
     for raw in sys.stdin:
         if not raw.strip():

@@ -9,6 +9,10 @@ import { Aggregate, DeviceRequest, EnsembleMode, OomAction, OomPolicy } from '..
 
 export const EMBED_KIND = 'embed';
 
+/** What the VRAM guard does at the critical level (see protocol.ts Batching.onCritical). */
+export const OnCritical = z.enum(['shrink', 'pause']);
+export type OnCritical = z.infer<typeof OnCritical>;
+
 /** Where a pass's first token budget came from: this run's journal, the per-user cache, a probe, or fixed batches. */
 export const BudgetSource = z.enum(['run', 'cache', 'probe', 'fixed']);
 
@@ -21,6 +25,11 @@ export const Weight = z
   .max(WEIGHT_MAX, `a weight is at most ${WEIGHT_MAX}`);
 
 const Docs = z.number('a whole number of documents').int('a whole number of documents');
+
+/** A worker's device (`--workers`): cpu, or cuda:N (N as the Engine's own CUDA_VISIBLE_DEVICES numbers them). */
+export const WorkerDevice = z.string().regex(/^(cpu|cuda:\d+)$/, 'a worker device is cpu or cuda:N');
+/** Worker ids, in --workers order: w0, w1, ... (the single worker of a run without --workers is w0). */
+export const workerId = (index: number): string => `w${index}`;
 
 export const EmbedModelRequest = z.object({ model: z.string().min(1, 'name a model'), weight: Weight.optional(), device: DeviceRequest.default('auto') }).strict();
 
@@ -41,15 +50,23 @@ export const EmbedRequest = z
     targetMemory: z.number('a fraction').gt(0, 'above 0').max(1, 'at most 1').default(0.85),
     vramLimitGiB: z.number('GiB').positive('above 0 GiB').nullable().default(null),
     oomPolicy: OomPolicy.default('fail'),
+    /** The VRAM guard's levels: fractions of the device (or of the cap, --vram-limit) that memory used may reach before a warning, and before it acts. */
+    vramWarning: z.number('a fraction').gt(0, 'above 0').max(1, 'at most 1').default(0.85),
+    vramCritical: z.number('a fraction').gt(0, 'above 0').max(1, 'at most 1').default(0.95),
+    /** At the critical level: shrink the token budget and release cached memory, or pause the run (resumable). */
+    onCritical: OnCritical.default('shrink'),
     maxSeqLen: z.number('a whole number of tokens').int('a whole number of tokens').min(1, 'at least 1 token').nullable().default(null),
     textField: z.string().min(1, 'name the text field').default('text'),
     idField: z.string().min(1, 'name the id field').default('id'),
     keepChunks: z.boolean().default(false),
+    /** One worker (runtime) per device, sharing the run's units; null: one worker on the models' own devices. */
+    workers: z.array(WorkerDevice).min(1, 'list at least one worker device').nullable().default(null),
     /** The run's name (generic: every kind's request takes it; run.json's header keeps it). */
     name: RunName.optional(),
   })
   .strict()
   .refine((request) => request.minBatch <= request.maxBatch, { message: 'the floor (min batch) is above the ceiling (max batch)', path: ['minBatch'] })
+  .refine((request) => request.vramWarning < request.vramCritical, { message: 'the warning level is not below the critical level', path: ['vramWarning'] })
   .refine((request) => request.models.every((m) => m.weight === undefined) || request.models.every((m) => m.weight !== undefined), {
     message: 'give every model a weight, or none (equal weights)',
     path: ['models'],
@@ -79,6 +96,10 @@ const FORM_LABELS: Record<string, string> = {
   targetMemory: 'Target memory',
   vramLimitGiB: 'VRAM limit',
   oomPolicy: 'OOM policy',
+  vramWarning: 'VRAM warning',
+  vramCritical: 'VRAM critical',
+  onCritical: 'At critical',
+  workers: 'Workers',
 };
 const MODEL_FIELD = /^models\.(\d+)\.(model|weight|device)$/;
 
@@ -134,8 +155,10 @@ export const EmbedEvent = z.discriminatedUnion('kind', [
       budgetSource: BudgetSource,
       initialBudget: z.number().nullable(),
       resident: Count,
+      /** The worker (w0, w1, ...) whose work this is; absent before workers (older runs). */
+      worker: z.string().optional(),
     }),
-    z.object({ kind: z.literal('pass'), phase: z.literal('completed'), model: z.string(), device: z.string(), ms: z.number(), rows: Count, peak: Bytes, residentPeak: Count, released: z.boolean() }),
+    z.object({ kind: z.literal('pass'), phase: z.literal('completed'), model: z.string(), device: z.string(), ms: z.number(), rows: Count, peak: Bytes, residentPeak: Count, released: z.boolean(), worker: z.string().optional() }),
   ]),
   z.object({ kind: z.literal('mode'), ensembleMode: EnsembleMode }),
   /** The OOM policy changed while the run works (setPolicy, journaled as policy_changed). */
@@ -155,9 +178,26 @@ export const EmbedEvent = z.discriminatedUnion('kind', [
     truncated: Count,
     cutToFit: Count,
     onCpu: Count,
+    worker: z.string().optional(),
   }),
-  z.object({ kind: z.literal('batch'), docs: Count, tokens: Count, padded: Count, ms: z.number(), peak: Bytes }),
-  z.object({ kind: z.literal('oom'), model: z.string(), chunk: Count, docs: Count, tokens: Count, budget: z.number(), action: OomAction }),
+  z.object({ kind: z.literal('batch'), docs: Count, tokens: Count, padded: Count, ms: z.number(), peak: Bytes, worker: z.string().optional() }),
+  z.object({ kind: z.literal('oom'), model: z.string(), chunk: Count, docs: Count, tokens: Count, budget: z.number(), action: OomAction, worker: z.string().optional() }),
+  /** The VRAM guard: memory used (CUDA reserved, CPU RSS) crossed a level of `total` (the device or the cap); warn, shrink (budget now `budget`) or pause. */
+  z.object({
+    kind: z.literal('vram_level'),
+    model: z.string(),
+    chunk: Count,
+    level: z.enum(['warning', 'critical']),
+    used: Count,
+    total: Count,
+    action: z.enum(['warn', 'shrink', 'pause']),
+    budget: z.number().nullable(),
+    worker: z.string().optional(),
+  }),
+  /** Memory after clean-up between units (a chart sample: the leak detector's input); chunk null: between passes. */
+  z.object({ kind: z.literal('baseline'), model: z.string(), chunk: Count.nullable(), bytes: Count, worker: z.string().optional() }),
+  /** The leak detector: the baseline keeps rising (slope in MB per unit over `units`); `recycle`: drifted past the limit, a fresh worker takes over. */
+  z.object({ kind: z.literal('leak_warning'), model: z.string(), chunk: Count.nullable(), slopeMB: z.number(), driftMB: z.number(), units: Count, recycle: z.boolean(), worker: z.string().optional() }),
   /** A runtime killed as hung (silent past the heartbeat timeout); a fresh one redoes its unit unless giveUp. */
   z.object({
     kind: z.literal('runtime_hung'),
@@ -168,6 +208,20 @@ export const EmbedEvent = z.discriminatedUnion('kind', [
     chunk: Count.nullable(),
     inARow: Count,
     giveUp: z.boolean(),
+    worker: z.string().optional(),
+  }),
+  /**
+   * A worker of the run changed state: its runtime started (pid), restarted after it hung,
+   * died or was recycled (reason; attempt: failures in a row), or was given up (the others go on).
+   */
+  z.object({
+    kind: z.literal('worker'),
+    worker: z.string(),
+    device: z.string().nullable(),
+    phase: z.enum(['started', 'restarted', 'given_up']),
+    pid: Count.nullable(),
+    reason: z.string().nullable(),
+    attempt: Count,
   }),
 ]);
 export type EmbedEvent = z.infer<typeof EmbedEvent>;
@@ -213,6 +267,24 @@ export const EmbedDoneSummary = z.object({
 });
 export type EmbedDoneSummary = z.infer<typeof EmbedDoneSummary>;
 
+/** One worker of a run as the panel draws it: its device, its state, and its latest memory and batch figures. */
+export const EmbedWorkerInfo = z.object({
+  id: z.string(),
+  /** As listed in --workers (cuda:1); null for the single worker of a run without --workers (its models' devices). */
+  device: z.string().nullable(),
+  pid: Count.nullable(),
+  state: z.enum(['starting', 'working', 'restarting', 'given_up', 'done']),
+  /** Fresh runtimes it got after a hang, a death or a recycle. */
+  restarts: Count,
+  chunksDone: Count,
+  /** Latest memory sample (bytes) and peak; latest batch's documents; the token budget of its latest chunk. */
+  allocated: z.number().nullable(),
+  peak: z.number().nullable(),
+  batchDocs: Count.nullable(),
+  budget: z.number().nullable(),
+});
+export type EmbedWorkerInfo = z.infer<typeof EmbedWorkerInfo>;
+
 /** An embed run as the panel lists it. */
 export const EmbedRunInfo = RunInfoBase.extend({
   kind: z.literal(EMBED_KIND),
@@ -235,5 +307,7 @@ export const EmbedRunInfo = RunInfoBase.extend({
   settings: EmbedSettingsInForce,
   /** Only for a done run. */
   summary: EmbedDoneSummary.nullable(),
+  /** Each worker of a run with --workers (live events keep it current); absent or null without. */
+  workers: z.array(EmbedWorkerInfo).nullable().optional(),
 });
 export type EmbedRunInfo = z.infer<typeof EmbedRunInfo>;

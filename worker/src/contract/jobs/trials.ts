@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { CommonEvent, RunInfoBase, RunName } from '../runs.js';
 import { DeviceRequest } from '../protocol.js';
-import { FamilySpaces, TrialParams, TrialResult, TrialRunner, TrialsEngineName, TrialsFamily, TrialsSampler, TrialsTask } from '../trialsProtocol.js';
+import { FamilySpaces, TreeWorkerReason, TrialKey, TrialParams, TrialResult, TrialRunner, TrialsEngineName, TrialsFamily, TrialsSampler, TrialsTask } from '../trialsProtocol.js';
 
 export const TRIALS_KIND = 'trials';
 
@@ -93,10 +93,12 @@ export const TrialsEvent = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('trialDone'), result: TrialResult, trialsDone: Count, trialsTotal: Count }),
   z.object({ kind: z.literal('concurrency'), concurrency: z.number().int().positive(), reason: z.enum(['oom', 'measured']), peak: Bytes, estimate: Bytes }),
   z.object({ kind: z.literal('oom'), members: z.number().int().positive(), concurrency: z.number().int().positive(), restarted: z.array(Count) }),
-  /** A tree worker process started, was replaced or recycled (trialsProtocol's tree_worker). */
-  z.object({ kind: z.literal('treeWorker'), family: TrialsFamily, slot: Count, pid: z.number().int().positive(), device: z.string(), visibleDevices: z.string(), threads: z.number().int().positive(), reason: z.enum(['started', 'replaced', 'recycled', 'oom']), detail: z.string().nullable() }),
+  /** A tree worker process started, was replaced, hung or recycled (trialsProtocol's tree_worker). */
+  z.object({ kind: z.literal('treeWorker'), family: TrialsFamily, slot: Count, pid: z.number().int().positive(), device: z.string(), visibleDevices: z.string(), threads: z.number().int().positive(), reason: TreeWorkerReason, detail: z.string().nullable() }),
   /** A tree trial ran out of GPU memory and runs again with fewer workers, or on the CPU. */
   z.object({ kind: z.literal('treeOom'), family: TrialsFamily, number: Count, device: z.string(), action: z.enum(['fewer_workers', 'cpu']), workers: Count, message: z.string() }),
+  /** The runtime was killed as hung (silent past the heartbeat timeout): a fresh one goes on, the trials it left running asked again, unless giveUp. */
+  z.object({ kind: z.literal('runtimeHung'), pid: Count, silentS: z.number().nonnegative(), timeoutS: z.number().nonnegative(), inARow: z.number().int().positive(), giveUp: z.boolean(), running: z.array(TrialKey) }),
   z.object({ kind: z.literal('familyDone'), family: TrialsFamily, complete: Count, ms: z.number().nonnegative() }),
 ]);
 export type TrialsEvent = z.infer<typeof TrialsEvent>;

@@ -3,7 +3,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { z } from 'zod';
-import { EMBED_REQUEST_DEFAULTS, EmbedRequest } from '../../contract/jobs/embed.js';
+import { EMBED_REQUEST_DEFAULTS, EmbedRequest, OnCritical } from '../../contract/jobs/embed.js';
 import { Aggregate, DeviceRequest, EnsembleMode, OomPolicy } from '../../contract/protocol.js';
 import { HeadroomError } from '../../errors.js';
 import { REPO_ROOT } from '../../runtimePaths.js';
@@ -12,6 +12,7 @@ import { DEFAULT_MODEL, DEMO_CORPUS } from './defaults.js';
 import { checkWeightCount, ensembleMode, weightProblem } from './ensemble.js';
 import { readManifest } from './manifest.js';
 import { RequestFieldError } from './requestCheck.js';
+import { deviceConflict, parseWorkers } from './workerPlan.js';
 
 export const DEMO_RUN = join(REPO_ROOT, '.headroom', 'runs', 'demo');
 const D = EMBED_REQUEST_DEFAULTS;
@@ -30,6 +31,13 @@ function fraction(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError('expected a fraction above 0 and at most 1');
   return n;
+}
+
+/** A VRAM guard level in percent (1..100), as the request's fraction. */
+function percent(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 1 || n > 100) throw new InvalidArgumentError('expected a percentage from 1 to 100');
+  return n / 100;
 }
 
 function gib(value: string): number {
@@ -70,7 +78,12 @@ interface EmbedFlags {
   targetMemory?: number;
   vramLimit?: number;
   oomPolicy?: OomPolicy;
+  vramWarning?: number;
+  vramCritical?: number;
+  onCritical?: OnCritical;
   device: string[];
+  /** --workers as given (all, or cpu/cuda:N comma-separated): checked by parseWorkers. */
+  workers?: string;
   maxSeqLen?: number;
   textField?: string;
   idField?: string;
@@ -87,6 +100,9 @@ export function requestFromFlags(input: string, flags: EmbedFlags): z.output<typ
     throw new HeadroomError('usage', `--device lists ${flags.device.length} devices for ${models.length} model(s); give one for all, or one per --model`);
   }
   checkWeightCount(flags.weights, models.length);
+  const workers = flags.workers === undefined ? undefined : parseWorkers(flags.workers);
+  const conflict = workers && deviceConflict(flags.device.map((device) => ({ device })), workers);
+  if (conflict !== undefined) throw new HeadroomError('usage', conflict);
   const parsed = EmbedRequest.safeParse({
     input,
     models: models.map((model, i) => ({ model, device: flags.device[i] ?? flags.device[0]!, ...(flags.weights ? { weight: flags.weights[i] } : {}) })),
@@ -100,10 +116,14 @@ export function requestFromFlags(input: string, flags: EmbedFlags): z.output<typ
     targetMemory: flags.targetMemory,
     vramLimitGiB: flags.vramLimit,
     oomPolicy: flags.oomPolicy,
+    vramWarning: flags.vramWarning,
+    vramCritical: flags.vramCritical,
+    onCritical: flags.onCritical,
     maxSeqLen: flags.maxSeqLen,
     textField: flags.textField,
     idField: flags.idField,
     keepChunks: flags.keepChunks,
+    workers,
     name: flags.name,
   });
   if (!parsed.success) {
@@ -142,7 +162,11 @@ export function addEmbedCommands(program: Command, cli: CliContext, embedJob: Pi
     .option('--target-memory <fraction>', `peak memory the budget grows to, of the device or the cap (default ${D.targetMemory})`, fraction)
     .option('--vram-limit <gib>', "cap the runtime's GPU memory (rehearse a smaller card)", gib)
     .addOption(new Option('--oom-policy <policy>', `when one document alone does not fit (default ${D.oomPolicy})`).choices(OomPolicy.options))
+    .option('--vram-warning <percent>', `memory used, in % of the device or the cap, that is a warning (default ${D.vramWarning * 100})`, percent)
+    .option('--vram-critical <percent>', `memory used, in % of the device or the cap, where the guard acts (default ${D.vramCritical * 100})`, percent)
+    .addOption(new Option('--on-critical <action>', `at the critical level: shrink the batches and release cached memory, or pause the run (default ${D.onCritical})`).choices(OnCritical.options))
     .addOption(new Option('--device <device>', 'auto (least-loaded GPU with room, else cpu), cpu, cuda or cuda:N; one, or one per --model').default(['auto'], 'auto').argParser(devices))
+    .option('--workers <devices>', 'one worker per device sharing the run: cuda:0,cuda:1, all (every visible GPU) or cpu,cpu (default: one worker, on the models\' devices)')
     .option('--max-seq-len <n>', "override the model's max sequence length (tokens)", positiveInt)
     .option('--text-field <name>', `text field (.jsonl) or column (.csv) (default ${D.textField})`)
     .option('--id-field <name>', `id field (.jsonl) or column (.csv); line number when absent (default ${D.idField})`)

@@ -6,7 +6,7 @@ import cliProgress from 'cli-progress';
 import type { JobReporter } from '../job.js';
 import type { Progress, RunSummary } from './embedRun.js';
 import { wordsAfter, type Standing } from './liveInfo.js';
-import { STARTING } from './words.js';
+import { leakLine, STARTING, vramLevelLine } from './words.js';
 import { readManifest } from './manifest.js';
 
 /** Each model key with the name the user gave (the words say the name, as status and the panel do). */
@@ -91,6 +91,15 @@ export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Rep
           break;
         case 'oom':
           line(`out of memory in ${event.model} chunk ${event.chunk}: ${event.docs} docs, ${event.tokens} padded tokens; budget now ${event.budget}, ${event.action}`);
+          break;
+        case 'vram_level':
+          line(vramLevelLine(event));
+          break;
+        case 'leak_warning':
+          line(leakLine(event));
+          break;
+        case 'paused':
+          if (event.reason !== undefined) line(`paused: ${event.reason}; resume the run to go on`);
           break;
         case 'runtime_hung':
           line(

@@ -27,6 +27,7 @@ import { checkEmbedRequest } from './requestCheck.js';
 import type { MemoryFigures, Progress } from './progress.js';
 import type { EmbedSettings } from '../../contract/jobs/embed.js';
 import type { ExecuteOptions as JobExecuteOptions } from '../job.js';
+import { runEnv } from '../../supervisor/runtimeProcess.js';
 
 export type { Progress } from './progress.js';
 
@@ -200,7 +201,7 @@ export async function executeRun(runDirArg: string, options: ExecuteOptions): Pr
           report: options.report ?? (() => undefined),
           signal: options.signal,
           python: options.python,
-          env: options.env,
+          env: runEnv(runDir, options.env), // HEADROOM_RUN_ID: the GPU monitor maps its runtimes to this run
           memory,
         },
         pending,

@@ -12,4 +12,6 @@ export const EMBED_HISTORY_SAMPLES: SampleValues = {
   },
   // Chunks done rise with time: the bucket's first and last.
   chunk: (event) => [n(event.chunksDone)],
+  // Memory after clean-up between units: the leak detector's series.
+  baseline: (event) => [n(event.bytes)],
 };

@@ -54,6 +54,7 @@ export const embedJob: Job<EmbedRequestParsed, EmbedSettings, StatusReport, RunS
       tokensPerSecond: status.tokensPerSecond,
       settings: status.settings,
       summary: status.summary,
+      workers: status.workers,
     };
   },
   onEvent: (info, event) => foldEmbedEvent(info, event),
@@ -69,6 +70,11 @@ export const embedJob: Job<EmbedRequestParsed, EmbedSettings, StatusReport, RunS
       `input    ${report.input}`,
       `rows     ${report.rowsDone}/${report.rowsTotal} (${report.truncated} truncated at the max length, ${report.cutToFit} cut to fit memory, ${report.onCpu} on the CPU)`,
       ...(report.hangs > 0 ? [`hangs    ${report.hangs} hung runtime(s) killed and replaced`] : []),
+      ...(report.workers ?? []).map(
+        (worker, i) =>
+          `${i === 0 ? 'workers ' : '        '} ${worker.id} on ${worker.device}: ${worker.state.replace('_', ' ')}, ${count(worker.chunksDone)} unit(s) done` +
+          `${worker.restarts > 0 ? `, ${worker.restarts} restart(s)` : ''}${worker.pid === null ? '' : `, pid ${worker.pid}`}`,
+      ),
       ...(summary
         ? [
             ...summary.files.map((file) => `output   ${file.path}  sha256 ${file.sha256}`),

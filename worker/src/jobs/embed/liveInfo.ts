@@ -5,6 +5,7 @@
  */
 import type { EmbedEvent, EmbedRunInfo } from '../../contract/jobs/embed.js';
 import type { RunInfo } from '../../contract/runs.js';
+import { foldWorkers } from './workerInfo.js';
 import { ASSEMBLING, encodingPhase, loadingPhase, progressLine, STARTING, type ModelName } from './words.js';
 
 type Info = RunInfo & Partial<Omit<EmbedRunInfo, 'kind'>>;
@@ -82,6 +83,20 @@ export function foldEmbedEvent(info: Info, event: EmbedEvent, now = Date.now()):
     documentsTotal: next.rowsTotal ?? 0,
   });
   const worded = (next: Info): RunInfo => ({ ...next, ...wordsAfter(standing(next), event) });
+  // Each worker's figures (runs with --workers): kept beside whatever else the event changes.
+  const workers = info.workers ? foldWorkers(info.workers, event) : undefined;
+  const folded = foldInfo(workers ? { ...info, workers } : info, event, now, settings, n, worded);
+  return folded ?? (workers ? { ...info, workers } : undefined);
+}
+
+function foldInfo(
+  info: Info,
+  event: EmbedEvent,
+  now: number,
+  settings: NonNullable<Info['settings']>,
+  n: number,
+  worded: (next: Info) => RunInfo,
+): RunInfo | undefined {
   switch (event.kind) {
     case 'runtime':
       return worded(info);

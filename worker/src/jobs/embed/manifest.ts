@@ -1,7 +1,7 @@
 /** An embed run's run.json: the spec, the models' fingerprints and the versions that made it; written once. */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { Weight } from '../../contract/jobs/embed.js';
+import { Weight, WorkerDevice } from '../../contract/jobs/embed.js';
 import { RunName } from '../../contract/runs.js';
 import { Aggregate, DeviceRequest, EnsembleMode, ModelFingerprint, ModelSource, OomPolicy } from '../../contract/protocol.js';
 import { readKindManifest, runFiles } from '../../runs/manifest.js';
@@ -32,10 +32,16 @@ export const EmbedSpec = z.object({
   /** GiB; caps the worker's GPU memory. */
   vramLimitGiB: z.number().positive().nullable(),
   oomPolicy: OomPolicy,
+  /** The VRAM guard (defaults: runs made before it parse with the guard's defaults). */
+  vramWarning: z.number().gt(0).max(1).default(0.85),
+  vramCritical: z.number().gt(0).max(1).default(0.95),
+  onCritical: z.enum(['shrink', 'pause']).default('shrink'),
   maxSeqLen: z.number().int().positive().nullable(),
   textField: z.string().min(1),
   idField: z.string().min(1),
   keepChunks: z.boolean(),
+  /** One worker per device (--workers), sharing the units; null (and runs made before workers): one worker. A resume uses the same. */
+  workers: z.array(WorkerDevice).min(1).nullable().default(null),
 });
 export type EmbedSpec = z.infer<typeof EmbedSpec>;
 

@@ -20,6 +20,10 @@ export const ChunkRecord = z.object({
   truncated: Count,
   ms: z.number().nonnegative(),
   stats: ChunkStats,
+  /** The worker (w0, w1, ...) that did it; absent in runs made before workers. */
+  worker: z.string().optional(),
+  /** The worker's device as listed in --workers (cuda:1), or the pass's device for a run without --workers. */
+  device: z.string().optional(),
 });
 export type ChunkRecord = z.infer<typeof ChunkRecord>;
 
@@ -46,6 +50,7 @@ export const JournalRecord = z.discriminatedUnion('type', [
     torch: z.string(),
     sentenceTransformers: z.string(),
     cuda: z.boolean(),
+    worker: z.string().optional(),
   }),
   z.object({
     type: z.literal('pass_started'),
@@ -64,6 +69,7 @@ export const JournalRecord = z.discriminatedUnion('type', [
     budgetKey: z.string(),
     initialBudget: z.number().int().positive().nullable(),
     budgetSource: BudgetSource,
+    worker: z.string().optional(),
   }),
   z.object({
     type: z.literal('pass_completed'),
@@ -75,6 +81,7 @@ export const JournalRecord = z.discriminatedUnion('type', [
     peak: Count.nullable(),
     residentPeak: Count,
     released: z.boolean(),
+    worker: z.string().optional(),
   }),
   z.object({ type: z.literal('mode_changed'), at: At, ensembleMode: EnsembleMode }),
   z.object({
@@ -83,6 +90,7 @@ export const JournalRecord = z.discriminatedUnion('type', [
     method: ProbeMethod,
     tokens: Count,
     budget: z.number().int().positive(),
+    worker: z.string().optional(),
   }),
   z.object({
     type: z.literal('oom'),
@@ -94,8 +102,41 @@ export const JournalRecord = z.discriminatedUnion('type', [
     tokens: Count,
     budget: z.number().int().positive(),
     action: OomAction,
+    worker: z.string().optional(),
   }),
-  z.object({ type: z.literal('worker_recycled'), at: At, reason: z.string() }),
+  z.object({ type: z.literal('worker_recycled'), at: At, reason: z.string(), worker: z.string().optional() }),
+  /** The VRAM guard: memory used crossed a level (runtime event vram_level); the unit in hand, and what was done. */
+  z.object({
+    type: z.literal('vram_level'),
+    at: At,
+    model: z.string(),
+    chunk: Count,
+    level: z.enum(['warning', 'critical']),
+    used: Count,
+    total: z.number().int().positive(),
+    action: z.enum(['warn', 'shrink', 'pause']),
+    budget: z.number().int().positive().nullable(),
+    worker: z.string().optional(),
+  }),
+  /** The leak detector (leakDetector.ts): the worker's baseline keeps rising; `recycle`: it drifted past HEADROOM_LEAK_RECYCLE_MB. */
+  z.object({
+    type: z.literal('leak_warning'),
+    at: At,
+    model: z.string(),
+    chunk: Count.nullable(),
+    slopeMB: z.number(),
+    driftMB: z.number(),
+    units: Count,
+    recycle: z.boolean(),
+    worker: z.string().optional(),
+  }),
+  /** A worker's runtime spawned (runs with --workers): its id, its device as listed, its pid; attempt 0 first, then restarts in a row. */
+  z.object({ type: z.literal('worker_started'), at: At, worker: z.string(), device: z.string(), pid: Count, attempt: Count }),
+  /** A worker's runtime that exited by itself or was killed from outside (not hung, not stopped); its units go back to the queue. */
+  z.object({ type: z.literal('worker_died'), at: At, worker: z.string(), pid: Count, reason: z.string(), model: z.string().nullable(), chunk: Count.nullable(), inARow: z.number().int().positive() }),
+  /** A worker restarted after it hung, died or was recycled; given up after MAX_WORKER_FAILURES in a row (the others go on). */
+  z.object({ type: z.literal('worker_restarted'), at: At, worker: z.string(), device: z.string(), after: z.enum(['hung', 'died', 'recycled']), attempt: z.number().int().positive() }),
+  z.object({ type: z.literal('worker_given_up'), at: At, worker: z.string(), device: z.string(), reason: z.string() }),
   /** A runtime silent past the heartbeat timeout, killed; `model`/`chunk`: the unit it held (redone), null at start-up. */
   z.object({
     type: z.literal('worker_hung'),
@@ -106,6 +147,7 @@ export const JournalRecord = z.discriminatedUnion('type', [
     model: z.string().nullable(),
     chunk: Count.nullable(),
     inARow: z.number().int().positive(),
+    worker: z.string().optional(),
   }),
   z.object({ type: z.literal('policy_changed'), at: At, oomPolicy: OomPolicy }),
   ChunkRecord,

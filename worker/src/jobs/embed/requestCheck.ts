@@ -17,6 +17,7 @@ import { DEFAULT_MODEL } from './defaults.js';
 import type { EmbedSpec, ModelEntry, ModelIdentity } from './manifest.js';
 import { identifyModels, type RuntimeOptions } from './modelIdentity.js';
 import { looksLikePath } from './modelKey.js';
+import { deviceConflict, parseWorkers } from './workerPlan.js';
 
 /** One field that is wrong: its request path (textField, models.0.model), the form's words and the CLI's. */
 export interface FieldProblem {
@@ -118,9 +119,25 @@ function checkName(name: string | undefined): void {
   throw new RequestFieldError([problem('name', why, `--name ${why}`)]);
 }
 
+/** The workers' devices are on this machine and agree with the models' own (the panel's request is checked here; the CLI's flags first, by cli.ts). */
+function checkWorkers(spec: EmbedSpec): void {
+  if (spec.workers === null) return;
+  const why = (() => {
+    try {
+      parseWorkers(spec.workers.join(','));
+    } catch (error) {
+      if (error instanceof HeadroomError) return error.message.replace(/^--workers: /, '');
+      throw error;
+    }
+    return deviceConflict(spec.models, spec.workers);
+  })();
+  if (why !== undefined) throw new RequestFieldError([problem('workers', why, why.startsWith('--') ? why : `--workers: ${why}`)]);
+}
+
 /** Checks the name, the input and every model (the input and the models at once); throws a RequestFieldError naming every field that is wrong. */
 export async function checkEmbedRequest(file: string, spec: EmbedSpec, name: string | undefined, runtime: RuntimeOptions): Promise<{ corpus: CorpusRead; models: ModelIdentity[] }> {
   checkName(name);
+  checkWorkers(spec);
   const [input, models] = await Promise.allSettled([checkInput(file, spec), checkModels(spec.models, runtime)]);
   const refused = [input, models].flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
   const other = refused.find((reason) => !(reason instanceof RequestFieldError));

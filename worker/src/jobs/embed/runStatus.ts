@@ -6,7 +6,8 @@ import { JournalRecord } from './records.js';
 import { liveOwner } from '../../runs/lock.js';
 import { readManifest, runPaths } from './manifest.js';
 import { replay, settingsInForce } from './runState.js';
-import { EMBED_KIND } from '../../contract/jobs/embed.js';
+import { EMBED_KIND, type EmbedWorkerInfo } from '../../contract/jobs/embed.js';
+import { workersFromJournal } from './workerInfo.js';
 import type { EnsembleMode } from '../../contract/protocol.js';
 import type { StatusBase } from '../job.js';
 import { runFacts, type RunFacts } from './runFacts.js';
@@ -28,6 +29,8 @@ export interface StatusReport extends Omit<StatusBase, keyof RunFacts>, RunFacts
   onCpu: number;
   /** Runtimes killed as hung (silent past the heartbeat timeout) and replaced. */
   hangs: number;
+  /** Each worker of a run with --workers (workerInfo.ts); null without. */
+  workers: EmbedWorkerInfo[] | null;
   embeddingsSha256: string | null;
 }
 
@@ -65,6 +68,7 @@ export function runStatus(runDirArg: string): StatusReport {
     cutToFit: chunks.reduce((sum, chunk) => sum + chunk.stats.oomTruncated, 0),
     onCpu: chunks.reduce((sum, chunk) => sum + chunk.stats.cpuFallbacks, 0),
     hangs: records.filter((record) => record.type === 'worker_hung').length,
+    workers: workersFromJournal(manifest.spec.workers, records, state.completed !== undefined),
     owner: owner ?? null,
     errors: state.errors,
     lastInterruption: state.lastInterruption,

@@ -28,6 +28,7 @@ import { checkDescribed } from './modelIdentity.js';
 import type { MemoryFigures, Progress } from './progress.js';
 import type { ChunkRecord, JournalRecord, NewRecord } from './records.js';
 import { nextStep } from './schedule.js';
+import { judgeBaselines, leakLimits } from '../../supervisor/leakDetector.js';
 
 /** Units handed to the runtime ahead of time, so it never waits on the Engine. */
 export const UNITS_IN_FLIGHT = 2;
@@ -66,6 +67,28 @@ export interface SessionConfig {
   pid: number;
   /** False under injected faults: a budget learned then says nothing about the real device. */
   teachBudgets: boolean;
+  /** The worker this session runs on (w0, w1, ...): a pass starts from the budget this worker last ended on. */
+  worker: string;
+  /** The device every model runs on in this runtime (a worker of --workers: cpu, or cuda:0 inside its CUDA_VISIBLE_DEVICES); null: each model's own. */
+  device: string | null;
+  /** True when the run can be paused and resumed (the panel's control): the VRAM guard's `pause` pauses it; false (CLI): it stops, resumable. */
+  pausable?: boolean;
+  /** HEADROOM_LEAK_RECYCLE_MB and HEADROOM_LEAK_SLOPE_MB as the environment gives them (leakDetector.ts). */
+  leakEnv?: LeakEnv;
+}
+
+type LeakEnv = Partial<Record<'HEADROOM_LEAK_RECYCLE_MB' | 'HEADROOM_LEAK_SLOPE_MB', string>>;
+
+/** The VRAM guard's and the leak detector's part of a session (undefined: nothing yet). */
+interface GuardState {
+  /** This runtime's baselines (bytes), one per unit: a fresh runtime starts a new series. */
+  readonly baselines: readonly number[];
+  readonly warned: boolean;
+  readonly recycling: boolean;
+  /** Set by a critical level with `pause`, said with the runtime's `paused`. */
+  readonly pauseReason: string | null;
+  /** The device of the latest pass (the leak limit's default depends on it). */
+  readonly device: string;
 }
 
 /** A finished unit's dimension, newest first (shared between states: appending copies nothing). */
@@ -78,10 +101,11 @@ interface DimList {
 export interface SessionState {
   readonly config: SessionConfig;
   readonly mode: EnsembleMode;
-  /** Each model's chunks not yet handed to the runtime, in chunk order. */
+  /**
+   * Each model's chunks not yet handed to any runtime, in chunk order. With several workers this and
+   * `done` are the run's, shared: the Engine threads the latest of both through every worker's steps.
+   */
   readonly unsent: ReadonlyMap<string, readonly ChunkPlan[]>;
-  /** Units of this session not yet done. */
-  readonly waiting: number;
   /** Passes started and not ended. */
   readonly open: ReadonlySet<string>;
   /** Passes asked to end whose pass_completed has not come back yet. */
@@ -97,6 +121,7 @@ export interface SessionState {
   /** The budget each model ended on in this run (its last oom or chunk_done): a pass starts there. */
   readonly lastBudget: ReadonlyMap<string, number>;
   readonly memory: Readonly<MemoryFigures>;
+  readonly guard?: GuardState;
 }
 
 export type SessionInput =
@@ -120,6 +145,10 @@ export type SessionEffect =
   | { kind: 'memory'; figures: MemoryFigures }
   /** The runtime asked for a fresh one: kill it, start another. */
   | { kind: 'recycle'; reason: string }
+  /** The leak detector: take no new unit, finish those in flight, then a fresh runtime (WorkerSlot.recycleBetweenUnits). */
+  | { kind: 'recycle_between_units'; reason: string }
+  /** The VRAM guard paused the runtime itself: the run's control is paused too, so the user resumes it as any pause. */
+  | { kind: 'pause_run'; reason: string }
   /** The runtime was killed as hung: remove its half-written files; a fresh one redoes `unit`. */
   | { kind: 'hung'; silentMs: number; timeoutMs: number; unit: Unit | undefined; tmpFiles: string[] }
   | { kind: 'fail'; error: HeadroomError }
@@ -146,6 +175,7 @@ export function openSession(
   for (const record of done) finished = withDone(finished, record.model, record.rows, record.dim);
   const lastBudget = new Map<string, number>();
   for (const record of records) {
+    if ((record.type === 'oom' || record.type === 'chunk_done') && record.worker !== undefined && record.worker !== config.worker) continue; // each worker learns its own
     if (record.type === 'oom') lastBudget.set(record.model, record.budget);
     if (record.type === 'chunk_done') lastBudget.set(record.model, record.stats.budget);
   }
@@ -153,7 +183,6 @@ export function openSession(
     config,
     mode,
     unsent,
-    waiting: pending.length,
     open: new Set(),
     closing: new Set(),
     plans: new Map(),
@@ -165,8 +194,9 @@ export function openSession(
   };
 }
 
-/** True once every unit is done and every pass closed. */
-export const finished = (state: SessionState): boolean => state.waiting === 0 && state.open.size === 0 && state.closing.size === 0;
+/** True once no unit is left to hand out or in flight, and every pass is closed. */
+export const finished = (state: SessionState): boolean =>
+  state.inFlight.length === 0 && [...state.unsent.values()].every((chunks) => chunks.length === 0) && state.open.size === 0 && state.closing.size === 0;
 
 const fixedBatches = (spec: EmbedSpec): boolean => spec.batchSize !== 'auto' || spec.maxBatchTokens !== null;
 
@@ -210,7 +240,7 @@ function apply(state: SessionState, input: SessionInput, effects: SessionEffect[
       );
       if (input.paused) effects.push({ kind: 'send', message: { type: 'pause' } });
       // Every model is checked (found, dims agree) before any work starts.
-      effects.push({ kind: 'send', message: { type: 'describe', specs: spec.models.map((entry) => encodeSpec(spec, entry)) } });
+      effects.push({ kind: 'send', message: { type: 'describe', specs: spec.models.map((entry) => encodeSpec(spec, entry, state.config.device)) } });
       return state;
     }
     case 'mode':
@@ -273,7 +303,7 @@ function onEvent(state: SessionState, event: RuntimeToEngine, cachedBudget: numb
       );
       const memory = { ...state.memory, resident: Math.max(state.memory.resident ?? 0, event.resident) };
       effects.push({ kind: 'memory', figures: memory });
-      return { ...state, memory, plans: withEntry(state.plans, event.model, { plan: batching(spec, initialBudget), budgetKey: key }) };
+      return { ...state, memory, guard: { ...guardOf(state), device: event.device }, plans: withEntry(state.plans, event.model, { plan: batching(spec, initialBudget), budgetKey: key }) };
     }
     case 'pass_completed': {
       if (!state.closing.has(event.model)) throw new HeadroomError('internal', `runtime reported pass_completed for ${event.model}, a pass the Engine did not close`);
@@ -317,7 +347,15 @@ function onEvent(state: SessionState, event: RuntimeToEngine, cachedBudget: numb
     }
     case 'chunk_done':
       return onChunkDone(state, event, effects);
-    case 'paused':
+    case 'vram_level':
+      return onVramLevel(state, event, effects);
+    case 'baseline':
+      return onBaseline(state, event, effects);
+    case 'paused': {
+      const reason = state.guard?.pauseReason ?? null;
+      effects.push({ kind: 'report', progress: reason === null ? { kind: 'paused' } : { kind: 'paused', reason } });
+      return reason === null ? state : { ...state, guard: { ...guardOf(state), pauseReason: null } };
+    }
     case 'resumed':
       effects.push({ kind: 'report', progress: { kind: event.type } });
       return state;
@@ -370,7 +408,7 @@ function onChunkDone(state: SessionState, event: RuntimeEvent<'chunk_done'>, eff
     },
     file,
   });
-  return { ...state, inFlight: rest, waiting: state.waiting - 1, done, lastBudget: withEntry(state.lastBudget, unit.entry.key, event.stats.budget) };
+  return { ...state, inFlight: rest, done, lastBudget: withEntry(state.lastBudget, unit.entry.key, event.stats.budget) };
 }
 
 /** Sends what the schedule allows now: passes to open or close, units up to UNITS_IN_FLIGHT ahead. */
@@ -382,7 +420,7 @@ function fill(state: SessionState, effects: SessionEffect[]): SessionState {
     if (scheduled.kind === 'none') return next;
     const { entry } = scheduled;
     if (scheduled.kind === 'start') {
-      effects.push({ kind: 'send', message: { type: 'pass_start', spec: encodeSpec(spec, entry) } });
+      effects.push({ kind: 'send', message: { type: 'pass_start', spec: encodeSpec(spec, entry, state.config.device) } });
       next = { ...next, open: withKey(next.open, entry.key) };
     } else if (scheduled.kind === 'end') {
       effects.push({ kind: 'send', message: { type: 'pass_end', modelKey: entry.key, release: scheduled.release } });
@@ -393,7 +431,7 @@ function fill(state: SessionState, effects: SessionEffect[]): SessionState {
       const { chunk } = scheduled;
       const texts = state.config.corpus.texts.slice(chunk.start, chunk.end);
       const path = join(state.config.runDir, chunkFile(entry.key, chunk.index));
-      effects.push({ kind: 'send', message: { type: 'encode', spec: encodeSpec(spec, entry), batching: plan.plan, chunks: [{ index: chunk.index, texts, path }] } });
+      effects.push({ kind: 'send', message: { type: 'encode', spec: encodeSpec(spec, entry, state.config.device), batching: plan.plan, chunks: [{ index: chunk.index, texts, path }] } });
       next = { ...next, unsent: withEntry(next.unsent, entry.key, next.unsent.get(entry.key)!.slice(1)), inFlight: [...next.inFlight, { entry, chunk }] };
     }
   }
@@ -409,14 +447,17 @@ export function batching(spec: EmbedSpec, initialBudget: number | null): Batchin
     maxBatchTokens: spec.maxBatchTokens,
     targetMemory: spec.targetMemory,
     initialBudget,
+    vramWarning: spec.vramWarning,
+    vramCritical: spec.vramCritical,
+    onCritical: spec.onCritical,
   };
 }
 
-export function encodeSpec(spec: EmbedSpec, entry: ModelEntry): EncodeSpec {
+export function encodeSpec(spec: EmbedSpec, entry: ModelEntry, device: string | null = null): EncodeSpec {
   return {
     model: entry.model,
     modelKey: entry.key,
-    device: entry.device,
+    device: device ?? entry.device,
     maxSeqLen: spec.maxSeqLen,
     vramLimit: spec.vramLimitGiB === null ? null : Math.round(spec.vramLimitGiB * GIB),
   };
@@ -469,3 +510,50 @@ function withoutEntry<V>(map: ReadonlyMap<string, V>, key: string): ReadonlyMap<
   copy.delete(key);
   return copy;
 }
+
+const guardOf = (state: SessionState): GuardState => state.guard ?? { baselines: [], warned: false, recycling: false, pauseReason: null, device: 'cpu' };
+const pct = (used: number, total: number): string => `${Math.round((used / total) * 100)}%`;
+const gib = (bytes: number): string => `${(bytes / GIB).toFixed(2)} GiB`;
+
+/** The VRAM guard crossed a level: journaled, shown; `pause` pauses the run (or, with nothing to resume it, stops it resumable). */
+function onVramLevel(state: SessionState, event: RuntimeEvent<'vram_level'>, effects: SessionEffect[]): SessionState {
+  const unit = state.inFlight[0];
+  const model = unit?.entry.key ?? '?';
+  const chunk = Math.max(unit?.chunk.index ?? 0, 0);
+  const { level, used, total, action, budget } = event;
+  effects.push(
+    { kind: 'journal', record: { type: 'vram_level', model, chunk, level, used, total, action, budget } },
+    { kind: 'report', progress: { kind: 'vram_level', model, chunk, level, used, total, action, budget } },
+  );
+  if (action === 'shrink' && budget !== null) return { ...state, lastBudget: withEntry(state.lastBudget, model, budget) };
+  if (action !== 'pause') return state;
+  const reason = `memory at the critical level: ${pct(used, total)} of ${gib(total)} (critical ${Math.round(state.config.spec.vramCritical * 100)}%)`;
+  if (!state.config.pausable) {
+    throw new HeadroomError('interrupted', `run interrupted: ${reason}, and --on-critical is pause; free memory on the device, then \`headroom resume ${state.config.runDir}\``);
+  }
+  effects.push({ kind: 'pause_run', reason });
+  return { ...state, guard: { ...guardOf(state), pauseReason: reason } };
+}
+
+/** A baseline after clean-up: a chart sample, the leak detector's series; a rising one is a warning, a drifted one a recycle between units. */
+function onBaseline(state: SessionState, event: RuntimeEvent<'baseline'>, effects: SessionEffect[]): SessionState {
+  const guard = guardOf(state);
+  effects.push({ kind: 'report', progress: { kind: 'baseline', model: event.model, chunk: event.chunk, bytes: event.bytes } });
+  if (event.chunk === null) return state; // between passes: a model was just dropped, not a unit of work
+  const baselines = [...guard.baselines, event.bytes];
+  const verdict = judgeBaselines(baselines, leakLimits(state.config.leakEnv ?? {}, guard.device));
+  const warn = verdict.leaking && !guard.warned;
+  // only while units are left to hand out: a fresh runtime for none would only cost its start
+  const recycle = verdict.recycle && !guard.recycling && [...state.unsent.values()].some((chunks) => chunks.length > 0);
+  if (warn || recycle) {
+    const figures = { model: event.model, chunk: event.chunk, slopeMB: round1(verdict.slopeMB), driftMB: round1(verdict.driftMB), units: verdict.units, recycle };
+    effects.push({ kind: 'journal', record: { type: 'leak_warning', ...figures } }, { kind: 'report', progress: { kind: 'leak_warning', ...figures } });
+  }
+  if (recycle) {
+    const limit = leakLimits(state.config.leakEnv ?? {}, guard.device).recycleMB;
+    effects.push({ kind: 'recycle_between_units', reason: `memory baseline rose ${round1(verdict.driftMB)} MB since this runtime's first unit (limit ${limit} MB, HEADROOM_LEAK_RECYCLE_MB)` });
+  }
+  return { ...state, guard: { ...guard, baselines, warned: guard.warned || warn, recycling: guard.recycling || recycle } };
+}
+
+const round1 = (value: number): number => Math.round(value * 10) / 10;

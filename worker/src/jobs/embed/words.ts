@@ -28,6 +28,21 @@ export function encodingPhase(chunk: number, chunksTotal: number, model?: { mode
 }
 
 export const ASSEMBLING = 'assembling the outputs';
+
+const pct = (used: number, total: number): string => `${Math.round((used / Math.max(1, total)) * 100)}%`;
+const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+
+/** "memory at 96% of 16.00 GiB (critical) in m chunk 3: batches halved to 2048 tokens, cached memory released". */
+export function vramLevelLine(e: { model: string; chunk: number; level: 'warning' | 'critical'; used: number; total: number; action: 'warn' | 'shrink' | 'pause'; budget: number | null }): string {
+  const what = { warn: 'a warning', shrink: `batches halved to ${e.budget ?? '?'} tokens, cached memory released`, pause: 'the run pauses' }[e.action];
+  return `memory at ${pct(e.used, e.total)} of ${gib(e.total)} (${e.level} level) in ${e.model} chunk ${e.chunk}: ${what}`;
+}
+
+/** "memory leak suspected in m: the baseline rises 20.1 MB per chunk over 8 chunks (+160.3 MB); a fresh runtime takes over". */
+export function leakLine(e: { model: string; slopeMB: number; driftMB: number; units: number; recycle: boolean }): string {
+  const base = `memory leak suspected in ${e.model}: the baseline after clean-up rises ${e.slopeMB.toFixed(1)} MB per chunk over ${e.units} chunks (+${e.driftMB.toFixed(1)} MB in all)`;
+  return e.recycle ? `${base}; past the limit, a fresh runtime takes over between chunks` : base;
+}
 export const STARTING = 'starting the runtime';
 
 /** "chunk 6 of 16 · 12,000/30,000 documents" while a chunk is worked on; "5 of 16 chunks · ..." otherwise. */

@@ -85,7 +85,12 @@ export function trialsReporter(stream: NodeJS.WriteStream, verbose: boolean): Jo
           if (event.reason === 'started') {
             if (verbose) line(`${event.family} worker ${event.slot} started: pid ${event.pid} on ${event.device} (CUDA_VISIBLE_DEVICES="${event.visibleDevices}", ${event.threads} thread(s))`);
           } else {
-            const why = event.reason === 'replaced' ? 'replaced (it ended mid-trial: the trial runs again with the same parameters)' : event.reason === 'recycled' ? 'recycled (its memory kept growing)' : 'restarted after an out-of-memory';
+            const why =
+              event.reason === 'replaced'
+                ? 'replaced (it ended mid-trial: the trial runs again with the same parameters)'
+                : event.reason === 'hung'
+                  ? 'replaced (it hung: its processes were killed; a trial it held runs again with the same parameters)'
+                  : event.reason === 'recycled' ? 'recycled (its memory kept growing)' : 'restarted after an out-of-memory';
             line(`${event.family} worker ${event.slot} ${why}: now pid ${event.pid} on ${event.device}${event.detail ? `; ${event.detail}` : ''}`);
           }
           break;
@@ -95,6 +100,14 @@ export function trialsReporter(stream: NodeJS.WriteStream, verbose: boolean): Jo
               `${event.action === 'cpu' ? 'it runs again on the CPU' : `it runs again with ${event.workers} worker(s) on ${event.device}`} (${event.message})`,
           );
           break;
+        case 'runtimeHung': {
+          const running = event.running.length > 0 ? `, during ${event.running.map((trial) => trialName(trial.family, trial.number, several())).join(', ')}` : '';
+          line(
+            `runtime ${event.pid} sent nothing for ${event.silentS} s (limit ${event.timeoutS} s)${running}: killed as hung` +
+              (event.giveUp ? ` (${event.inARow} times in a row)` : '; a fresh runtime goes on, the trials it left running asked again'),
+          );
+          break;
+        }
         case 'familyDone':
           line(`${event.family} done: ${count(event.complete)} trials complete in ${duration(event.ms)}`);
           break;

@@ -59,6 +59,7 @@ export const trialsJob: Job<TrialsRequestParsed, TrialsSettings, TrialsStatus, T
         : [`engine   ${nnOnly ? '' : 'nn: '}${status.engine}, ${(nnOnly ? status.concurrency : nn?.concurrency) ?? '?'} member(s) at once on ${status.device ?? '?'}${status.engineWhy ? ` (${status.engineWhy})` : ''}${status.ooms > 0 ? `, ${status.ooms} OOM(s) recovered` : ''}`]),
       ...trees.map((family, i) => `${i === 0 && status.engine === null ? 'engine   ' : '         '}${family.family}: ${family.concurrency ?? '?'} worker process(es)`),
       ...(status.treeWorkersReplaced + status.treeOoms > 0 ? [`workers  ${status.treeWorkersReplaced} tree worker(s) replaced or recycled, ${status.treeOoms} tree trial(s) moved after an out-of-memory`] : []),
+      ...(status.hangs > 0 ? [`hangs    ${status.hangs} hung runtime(s) killed and replaced`] : []),
       ...(nnOnly ? [] : familyTable(status.families, status.metric).map((line, i) => `${i === 0 ? 'compare  ' : '         '}${line}`)),
       `task     ${status.task}, objective ${status.metric} (higher is better)`,
       `data     ${status.data} (${count(status.rows)} rows, ${count(status.features)} features)`,

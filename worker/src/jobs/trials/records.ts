@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { Journal, NewRecord as BaseNewRecord } from '../../runs/journal.js';
-import { TrialResult, TrialRunner, TrialsFamily } from '../../contract/trialsProtocol.js';
+import { TreeWorkerReason, TrialKey, TrialResult, TrialRunner, TrialsFamily } from '../../contract/trialsProtocol.js';
 
 const Count = z.number().int().nonnegative();
 const Bytes = Count.nullable();
@@ -50,7 +50,7 @@ export const JournalRecord = z.discriminatedUnion('type', [
   TrialDoneRecord,
   z.object({ type: z.literal('concurrency'), at: At, concurrency: z.number().int().positive(), reason: z.enum(['oom', 'measured']), peak: Bytes, estimate: Bytes }),
   z.object({ type: z.literal('trials_oom'), at: At, members: z.number().int().positive(), concurrency: z.number().int().positive(), restarted: z.array(Count) }),
-  /** A tree worker process started, was replaced (it died mid-trial), recycled (its memory grew) or restarted after an OOM. */
+  /** A tree worker process started, was replaced (it died mid-trial), hung (killed as silent, then replaced), recycled (its memory grew) or restarted after an OOM. */
   z.object({
     type: z.literal('tree_worker'),
     at: At,
@@ -60,13 +60,19 @@ export const JournalRecord = z.discriminatedUnion('type', [
     device: z.string(),
     visibleDevices: z.string(),
     threads: z.number().int().positive(),
-    reason: z.enum(['started', 'replaced', 'recycled', 'oom']),
+    reason: TreeWorkerReason,
     detail: z.string().nullable(),
   }),
   /** A tree trial ran out of GPU memory: it runs again with fewer workers on that device, or on the CPU. */
   z.object({ type: z.literal('tree_oom'), at: At, family: TrialsFamily, number: Count, device: z.string(), action: z.enum(['fewer_workers', 'cpu']), workers: Count, message: z.string() }),
   /** A family reached its count in this session; ms: the runtime's wall time for it in this session. */
   z.object({ type: z.literal('family_done'), at: At, family: TrialsFamily, complete: Count, ms: z.number().nonnegative() }),
+  /**
+   * The runtime was killed as hung mid-sweep (silent past HEADROOM_HEARTBEAT_TIMEOUT_S); a fresh one goes on in the same
+   * session, as a resume does (its sweep_opened's failedStale: the trials it left RUNNING, asked again), unless this was the
+   * MAX_HANGS_IN_A_ROW-th hang with no trial finished in between. running: the trials it had started and not finished.
+   */
+  z.object({ type: z.literal('worker_hung'), at: At, pid: Count, silentS: z.number().nonnegative(), timeoutS: z.number().nonnegative(), inARow: z.number().int().positive(), running: z.array(TrialKey) }),
   z.object({ type: z.literal('run_interrupted'), at: At, reason: z.string() }),
   z.object({ type: z.literal('run_failed'), at: At, kind: z.string(), message: z.string() }),
   z.object({ type: z.literal('run_completed'), at: At, complete: Count }),

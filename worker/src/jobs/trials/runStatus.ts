@@ -42,9 +42,11 @@ export interface TrialsStatus extends StatusBase {
   study: string;
   /** Concurrency halvings after an out-of-memory, over the run. */
   ooms: number;
-  /** Tree workers replaced (died mid-trial) or recycled, and tree trials moved after an out-of-memory, over the run. */
+  /** Tree workers replaced (died or hung mid-trial) or recycled, and tree trials moved after an out-of-memory, over the run. */
   treeWorkersReplaced: number;
   treeOoms: number;
+  /** Runtimes killed as hung (silent past the heartbeat timeout) and replaced, over the run. */
+  hangs: number;
   /** Complete trials when the session running now began (the panel's live ETA counts from it); null unless running. */
   sessionTrialsStart: number | null;
 }
@@ -165,6 +167,7 @@ export function runStatus(runDirArg: string): TrialsStatus {
     ooms: records.filter((record) => record.type === 'trials_oom').length,
     treeWorkersReplaced: records.filter((record) => record.type === 'tree_worker' && record.reason !== 'started').length,
     treeOoms: records.filter((record) => record.type === 'tree_oom').length,
+    hangs: records.filter((record) => record.type === 'worker_hung').length,
     sessionTrialsStart,
   };
 }

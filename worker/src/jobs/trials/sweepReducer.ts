@@ -5,13 +5,16 @@
  * the effects to carry out, in order, as plain data. sweepSession.ts does the
  * I/O. A finished trial is journaled before it is written to trials.jsonl and
  * before it is shown, and a trial the journal has (a family and a number: numbers
- * count per family) is never journaled again.
+ * count per family) is never journaled again. A runtime killed as hung ends the
+ * session with a `hung` effect (sweepSession.ts starts a fresh runtime), any
+ * other exit as interrupted.
  */
 import type { EngineToRuntime, RuntimeErrorCode, RuntimeToEngine } from '../../contract/protocol.js';
 import type { TrialsEvent } from '../../contract/jobs/trials.js';
 import type { TrialKey, TrialResult, TrialsFamily } from '../../contract/trialsProtocol.js';
 import { HeadroomError, type ErrorKind } from '../../errors.js';
 import { describeExit, type RuntimeExit } from '../../supervisor/runtimeProcess.js';
+import { judgeBaselines, leakLimits } from '../../supervisor/leakDetector.js';
 import type { RunManifest } from './manifest.js';
 import type { NewRecord } from './records.js';
 import { keyOf } from './runState.js';
@@ -31,6 +34,12 @@ export interface SweepState {
   /** Complete trials over every family, and by family. */
   readonly complete: number;
   readonly completeBy: ReadonlyMap<TrialsFamily, number>;
+  /** Trials this runtime started and has not finished, by keyOf: what a hang leaves RUNNING in the study. */
+  readonly running: ReadonlyMap<string, TrialKey>;
+  /** Each tree worker's memory baseline after clean-up, one per trial, by pid: its leak slope. */
+  readonly baselines: ReadonlyMap<number, readonly number[]>;
+  /** Tree workers already warned about (once each). */
+  readonly leakWarned: ReadonlySet<number>;
 }
 
 export type SweepInput =
@@ -46,7 +55,9 @@ export type SweepEffect =
   | { kind: 'report'; event: TrialsEvent }
   | { kind: 'fail'; error: HeadroomError }
   /** The sweep is done with exactly the trials asked for: shut the runtime down. */
-  | { kind: 'done' };
+  | { kind: 'done' }
+  /** The runtime was killed as hung (silent past the heartbeat timeout), with these trials started and unfinished. */
+  | { kind: 'hung'; silentMs: number; timeoutMs: number; running: TrialKey[] };
 
 export function openSweep(config: SweepConfig, finished: Iterable<TrialResult>): SweepState {
   const list = [...finished];
@@ -57,6 +68,9 @@ export function openSweep(config: SweepConfig, finished: Iterable<TrialResult>):
     finished: new Map(list.map((result) => [keyOf(result), { family: result.family, number: result.number }])),
     complete: list.filter((result) => result.state === 'complete').length,
     completeBy,
+    running: new Map(),
+    baselines: new Map(),
+    leakWarned: new Set(),
   };
 }
 
@@ -91,6 +105,10 @@ function apply(state: SweepState, input: SweepInput, effects: SweepEffect[]): Sw
       return state;
     }
     case 'exit': {
+      if (!input.aborted && input.exit.reason === 'hung') {
+        effects.push({ kind: 'hung', silentMs: input.exit.silentMs ?? 0, timeoutMs: input.exit.timeoutMs ?? 0, running: [...state.running.values()] });
+        return state;
+      }
       const why = input.aborted ? 'stopped by a signal' : describeExit(input.exit);
       throw new HeadroomError('interrupted', `run interrupted: ${why}`);
     }
@@ -128,17 +146,19 @@ function onEvent(state: SweepState, event: RuntimeToEngine, effects: SweepEffect
     }
     case 'trial_started':
       effects.push({ kind: 'report', event: { kind: 'trialStarted', family: event.family, number: event.number, params: event.params, seed: event.seed, members: event.members } });
-      return state;
+      return { ...state, running: new Map(state.running).set(keyOf(event), { family: event.family, number: event.number }) };
     case 'trial_progress':
       effects.push({ kind: 'report', event: { kind: 'curve', points: event.points } });
       return state;
     case 'trial_done': {
       const { result } = event;
       const key = keyOf(result);
+      const running = new Map(state.running);
+      running.delete(key);
       if (state.finished.has(key)) {
         // Never trained or counted twice: the journal's record of this trial stays the one in force.
         effects.push({ kind: 'report', event: { kind: 'log', line: `the runtime reported ${result.family} trial ${result.number} again; the journal already holds it (kept as journaled)` } });
-        return state;
+        return { ...state, running };
       }
       if (!spec.families.includes(result.family)) throw new HeadroomError('internal', `the runtime finished a ${result.family} trial; this sweep searches ${spec.families.join(', ')}`);
       const counts = result.state === 'complete' ? 1 : 0;
@@ -153,6 +173,7 @@ function onEvent(state: SweepState, event: RuntimeToEngine, effects: SweepEffect
         finished: new Map(state.finished).set(key, { family: result.family, number: result.number }),
         complete,
         completeBy: new Map(state.completeBy).set(result.family, (state.completeBy.get(result.family) ?? 0) + counts),
+        running,
       };
     }
     case 'tree_worker': {
@@ -160,6 +181,19 @@ function onEvent(state: SweepState, event: RuntimeToEngine, effects: SweepEffect
       void type;
       effects.push({ kind: 'journal', record: { type: 'tree_worker', ...worker } }, { kind: 'report', event: { kind: 'treeWorker', ...worker } });
       return state;
+    }
+    case 'tree_baseline': {
+      // One point per trial of a tree worker's baseline: a steady rise is said once; recycling stays the pool's.
+      const series = [...(state.baselines.get(event.pid) ?? []), event.bytes];
+      const baselines = new Map(state.baselines).set(event.pid, series);
+      const verdict = judgeBaselines(series, leakLimits({}, 'cpu'));
+      if (!verdict.leaking || state.leakWarned.has(event.pid)) return { ...state, baselines };
+      const line =
+        `memory leak suspected in ${event.family} worker ${event.slot} (pid ${event.pid}): its baseline after clean-up rises ` +
+        `${verdict.slopeMB.toFixed(1)} MB per trial over ${verdict.units} trials (+${verdict.driftMB.toFixed(0)} MB in all); ` +
+        `it is replaced between trials once it grows past HEADROOM_TREE_RECYCLE_MB`;
+      effects.push({ kind: 'report', event: { kind: 'log', line } });
+      return { ...state, baselines, leakWarned: new Set(state.leakWarned).add(event.pid) };
     }
     case 'tree_oom': {
       const { type, ...oom } = event;

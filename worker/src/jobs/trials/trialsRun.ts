@@ -26,6 +26,7 @@ import { JournalRecord, type TrialsJournal } from './records.js';
 import { familySummaries } from './families.js';
 import { finishedTrials, replay } from './runState.js';
 import { runSweepSession } from './sweepSession.js';
+import { runEnv } from '../../supervisor/runtimeProcess.js';
 
 const GIB = 1024 ** 3;
 
@@ -232,7 +233,7 @@ export async function executeTrialsRun(runDirArg: string, options: ExecuteOption
       signal: options.signal,
       report: options.report ?? (() => undefined),
       python: options.python,
-      env: options.env,
+      env: runEnv(runDir, options.env), // HEADROOM_RUN_ID: the GPU monitor maps its runtimes to this run
     });
     const after = replay(journal.records, true);
     journal.append({ type: 'run_completed', complete: after.complete });

@@ -28,6 +28,10 @@ function spec(models: ModelEntry[], overrides: Partial<EmbedSpec> = {}): EmbedSp
     textField: 'text',
     idField: 'id',
     keepChunks: false,
+    vramWarning: 0.85,
+    vramCritical: 0.95,
+    onCritical: 'shrink',
+    workers: null,
     ...overrides,
   };
 }
@@ -58,6 +62,8 @@ function session(options: Options = {}): SessionState {
       unitsTotal: pending.length + (options.done?.length ?? 0),
       pid: 4242,
       teachBudgets: options.teachBudgets ?? true,
+      worker: 'w0',
+      device: null,
     },
     pending,
     options.done ?? [],

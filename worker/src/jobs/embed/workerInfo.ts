@@ -1,0 +1,56 @@
+/**
+ * Each worker of a run with --workers as the panel and `headroom status` show it
+ * (contract: EmbedWorkerInfo): from the journal (device, pid, restarts, units done,
+ * given up) and kept current by the live events that name a worker (memory, batch,
+ * chunk, worker).
+ */
+import { workerId, type EmbedEvent, type EmbedWorkerInfo } from '../../contract/jobs/embed.js';
+import type { JournalRecord } from './records.js';
+
+/** The workers as the journal leaves them; null for a run without --workers. */
+export function workersFromJournal(workers: readonly string[] | null, records: readonly JournalRecord[], completed: boolean): EmbedWorkerInfo[] | null {
+  if (workers === null) return null;
+  return workers.map((device, i) => {
+    const id = workerId(i);
+    const mine = records.filter((record) => 'worker' in record && record.worker === id);
+    const lastChunk = mine.findLast((record) => record.type === 'chunk_done');
+    const givenUp = mine.findLastIndex((record) => record.type === 'worker_given_up') > mine.findLastIndex((record) => record.type === 'worker_started');
+    return {
+      id,
+      device,
+      pid: mine.findLast((record) => record.type === 'worker_started')?.pid ?? null,
+      state: givenUp ? 'given_up' : completed ? 'done' : 'starting',
+      restarts: mine.filter((record) => record.type === 'worker_restarted').length,
+      chunksDone: mine.filter((record) => record.type === 'chunk_done').length,
+      allocated: null,
+      peak: null,
+      batchDocs: null,
+      budget: lastChunk?.type === 'chunk_done' ? lastChunk.stats.budget : null,
+    };
+  });
+}
+
+/** The workers after one live event (the same list when the event names no worker). */
+export function foldWorkers(workers: readonly EmbedWorkerInfo[], event: EmbedEvent): EmbedWorkerInfo[] | undefined {
+  const id = 'worker' in event ? event.worker : undefined;
+  if (id === undefined || !workers.some((worker) => worker.id === id)) return undefined;
+  const change = (worker: EmbedWorkerInfo): EmbedWorkerInfo => {
+    switch (event.kind) {
+      case 'worker':
+        if (event.phase === 'started') return { ...worker, pid: event.pid, state: 'starting' };
+        if (event.phase === 'restarted') return { ...worker, state: 'restarting', restarts: worker.restarts + 1, allocated: null };
+        return { ...worker, state: 'given_up', pid: null, allocated: null };
+      case 'runtime':
+        return { ...worker, pid: event.pid, state: 'working' };
+      case 'memory':
+        return { ...worker, allocated: event.allocated, peak: Math.max(worker.peak ?? 0, event.peak ?? 0, event.allocated ?? 0) || null };
+      case 'batch':
+        return { ...worker, batchDocs: event.docs, state: 'working' };
+      case 'chunk':
+        return { ...worker, chunksDone: worker.chunksDone + 1, budget: event.budget, state: event.chunksDone >= event.chunksTotal ? 'done' : 'working' };
+      default:
+        return worker;
+    }
+  };
+  return workers.map((worker) => (worker.id === id ? change(worker) : worker));
+}
