@@ -8,11 +8,11 @@
  * reports.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { freePort, ROOT, serve, type Served } from './serve.ts';
+import { freePort, ROOT, serve, type Served, runFolders } from './serve.ts';
 
 const SHOTS = join(ROOT, 'e2e', 'screenshots');
 const DOCS = 600;
@@ -80,7 +80,7 @@ test('reload, a killed server, reconnect, resume: the run view keeps the whole s
   await expect(batch).toHaveAttribute('data-gaps', /interrupted/);
   await expect.poll(() => points(batch)).toBeGreaterThan(atKill / 2);
 
-  const [runId] = readdirSync(runsDir);
+  const [runId] = runFolders(runsDir);
   const runDir = join(runsDir, runId!);
   const report = JSON.parse(execFileSync(process.execPath, [join(ROOT, 'bin', 'headroom.mjs'), 'status', runDir, '--json'], { encoding: 'utf8', env: { ...process.env, ...env } })) as { embeddingsSha256: string; status: string };
   expect(report.status).toBe('done');

@@ -5,12 +5,12 @@
  * a typo in a model name is refused next to "Model 1" and creates no run folder.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test, type Page } from '@playwright/test';
-import { serve } from './serve.ts';
+import { serve, runFolders } from './serve.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -63,14 +63,14 @@ test('the text under another field: chosen in the preview, kept across views, th
 
   await page.getByRole('button', { name: 'Start run' }).click();
   await expect(page.getByRole('status', { name: 'Run status' })).toHaveText('done', { timeout: 300_000 });
-  const [runId] = readdirSync(runsDir);
+  const [runId] = runFolders(runsDir);
   const manifest = JSON.parse(readFileSync(join(runsDir, runId!, 'run.json'), 'utf8')) as { name: string; spec: { textField: string; idField: string } };
   expect(manifest).toMatchObject({ name: 'Team notes', spec: { textField: 'body', idField: 'ref' } });
   expect(readFileSync(join(runsDir, runId!, 'ids.txt'), 'utf8').split('\n')[0]).toBe('note-0');
 });
 
 test('a typo in a model name is refused next to "Model 1", and no run folder is created', async ({ page }) => {
-  const before = readdirSync(runsDir);
+  const before = runFolders(runsDir);
   await page.goto(url);
   await expect(page.getByText('connected')).toBeVisible();
   await nav(page, 'New run').click();
@@ -83,5 +83,5 @@ test('a typo in a model name is refused next to "Model 1", and no run folder is 
   await expect(model).toHaveAccessibleDescription(/'sentence-transformers\/all-MiniLM-L6-v3' is neither a folder nor in the local Hugging Face cache.*did you mean sentence-transformers\/all-MiniLM-L6-v2\?/);
   await expect(page.getByText(/--model|--text-field/)).toHaveCount(0); // the form's words, not the CLI's
   await page.screenshot({ path: join(ROOT, 'e2e', 'screenshots', 'new-run-model-typo.png'), fullPage: true });
-  expect(readdirSync(runsDir)).toEqual(before);
+  expect(runFolders(runsDir)).toEqual(before);
 });

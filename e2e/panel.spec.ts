@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { serve } from './serve.ts';
+import { serve, runFolders } from './serve.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SHOTS = join(ROOT, 'e2e', 'screenshots');
@@ -104,7 +104,7 @@ test('a run from the form: charts, pause, resume, a killed worker, "Resume run",
   await expect(status).toHaveText('done', { timeout: 300_000 });
   await shot(page, '7-run-view-done');
 
-  const [runId] = readdirSync(runsDir);
+  const [runId] = runFolders(runsDir);
   const npy = readFileSync(join(runsDir, runId!, 'embeddings.npy'));
   expect(npy.subarray(0, 128).toString('latin1')).toContain(`'shape': (${DOCS}, 384)`);
   const ids = readFileSync(join(runsDir, runId!, 'ids.txt'), 'utf8').trim().split('\n');

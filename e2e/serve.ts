@@ -1,10 +1,16 @@
 /** `headroom serve` for a spec: a real server process on a runs folder, and the URL it prints. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The run folders in a runs folder: its hidden ones (the GPU monitor's .gpus history) are not runs. */
+export function runFolders(runsDir: string): string[] {
+  return readdirSync(runsDir).filter((name) => !name.startsWith('.'));
+}
 
 export interface Served {
   process: ChildProcess;

@@ -11,12 +11,12 @@
  * the tree workers, and the table = trials.jsonl by family and number, at 1024 px too.
  * Screenshots land in e2e/screenshots/sweep-*.png.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { ROOT, serve, type Served } from './serve.ts';
+import { ROOT, serve, type Served, runFolders } from './serve.ts';
 
 const SHOTS = join(ROOT, 'e2e', 'screenshots');
 const ROWS = 300;
@@ -141,7 +141,7 @@ test('a sweep from the form: trial progress and loss curves, pause, resume, a ki
   await expect(page.getByLabel('Summary')).toContainText(`Done: ${TRIALS} trials`);
 
   // The table holds what trials.jsonl holds: each trial, its state and value.
-  const [runId] = readdirSync(runsDir);
+  const [runId] = runFolders(runsDir);
   const runDir = join(runsDir, runId!);
   const lines = readFileSync(join(runDir, 'trials.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { number: number; state: string; value: number | null; params: { hidden: string } });
   expect(lines.filter((t) => t.state === 'complete')).toHaveLength(TRIALS);
@@ -181,7 +181,7 @@ test('a sweep from the form: trial progress and loss curves, pause, resume, a ki
 test('a comparison of four families from the form: ranked, a series per family, the tree workers, the table = trials.jsonl', async ({ page }) => {
   const PER_FAMILY = 3;
   const FAMILIES = ['nn', 'xgboost', 'lightgbm', 'catboost'] as const;
-  const before = new Set(readdirSync(runsDir));
+  const before = new Set(runFolders(runsDir));
   await page.goto(served!.url);
   await expect(page.getByText('connected')).toBeVisible();
   await page.getByRole('button', { name: 'New run', exact: true }).first().click();
@@ -216,7 +216,7 @@ test('a comparison of four families from the form: ranked, a series per family, 
   await page.getByRole('button', { name: 'Start sweep' }).click();
   const spaceOfXgb = page.getByRole('table', { name: 'Search space of XGBoost' });
   await expect(spaceOfXgb.getByText(/subsample.*out of range/)).toBeVisible({ timeout: 60_000 });
-  expect(readdirSync(runsDir).filter((d) => !before.has(d))).toEqual([]); // nothing created
+  expect(runFolders(runsDir).filter((d) => !before.has(d))).toEqual([]); // nothing created
   await page.getByLabel('XGBoost subsample to').fill('1');
   await shot(page, '9-form-families');
   expect(await violations(page)).toEqual([]);
@@ -231,7 +231,7 @@ test('a comparison of four families from the form: ranked, a series per family, 
   await expect(status).toHaveText('done', { timeout: 360_000 });
 
   // What trials.jsonl holds, family by family.
-  const [runId] = readdirSync(runsDir).filter((d) => !before.has(d));
+  const [runId] = runFolders(runsDir).filter((d) => !before.has(d));
   const lines = readFileSync(join(runsDir, runId!, 'trials.jsonl'), 'utf8')
     .trim()
     .split('\n')

@@ -26,6 +26,7 @@ function useApi(api: HeadroomApi): void {
     store.setApi(api);
     void api.listRuns({}).then(store.setRuns, (error: Error) => store.setError(error.message));
     void api.listGpus({}).then(store.onGpu);
+    void api.gpuHistory({}).then(store.loadGpuHistory, () => undefined); // a panel without it still draws live samples
     const offs = [api.on('runStatus', store.upsertRun), api.on('runEvent', store.onRunEvent), api.on('gpuSample', store.onGpu)];
     return () => offs.forEach((off) => off());
   }, [api]);

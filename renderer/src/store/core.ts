@@ -3,8 +3,8 @@
  * selection, GPU samples and errors. It knows no kind of job: a run event goes
  * to its kind's slice through the table it is given (kinds.ts).
  */
-import type { GpuSample, HeadroomApi, RunEvent, RunHistory, RunInfo } from '../../../worker/src/contract/api.ts';
-import { appendBounded, type Point } from '../charts/decimate.ts';
+import type { GpuHistory, GpuSample, HeadroomApi, RunEvent, RunHistory, RunInfo } from '../../../worker/src/contract/api.ts';
+import { emptyGpuSeries, foldGpuPoints, gpuSeriesFromHistory, pointOfSample, type GpuSeries } from './gpus.ts';
 import { emptyTimeline, foldTimeline, type Timeline } from './timeline.ts';
 import type { KindStore, SliceCreator } from './types.ts';
 
@@ -20,7 +20,8 @@ export interface CoreSlice {
   runs: RunInfo[];
   selected: string | null;
   gpu: GpuSample | null;
-  gpuHistory: Point[];
+  /** Per GPU its memory, unaccounted memory and utilisation, and system memory: the monitor's history, then live samples. */
+  gpuSeries: GpuSeries;
   error: string | null;
   /** Run events dropped: of a kind this panel has no slice for, or failing their kind's schema. */
   droppedEvents: number;
@@ -40,6 +41,8 @@ export interface CoreSlice {
   loadHistory(runId: string): Promise<void>;
   setTimeAxis(axis: 'clock' | 'elapsed'): void;
   onGpu(sample: GpuSample): void;
+  /** The monitor's history from disk (gpuHistory): drawn before the live samples that came after it. */
+  loadGpuHistory(history: GpuHistory): void;
   setError(message: string | null): void;
 }
 
@@ -80,7 +83,7 @@ export const createCoreSlice =
     runs: [],
     selected: null,
     gpu: null,
-    gpuHistory: [],
+    gpuSeries: emptyGpuSeries(),
     error: null,
     droppedEvents: 0,
     timelines: {},
@@ -94,6 +97,7 @@ export const createCoreSlice =
       if (connected && !was) {
         const { api, selected } = get();
         void api?.listRuns({}).then(get().setRuns, (error: Error) => get().setError(error.message));
+        void api?.gpuHistory({}).then(get().loadGpuHistory, () => undefined);
         if (selected) void get().loadHistory(selected);
       }
     },
@@ -138,11 +142,8 @@ export const createCoreSlice =
       for (const event of buffered) applyLive(event);
     },
     setTimeAxis: (timeAxis) => set({ timeAxis }),
-    onGpu: (sample) =>
-      set((state) => ({
-        gpu: sample,
-        gpuHistory: appendBounded(state.gpuHistory, { t: sample.at / 1000, v: sample.gpus[0]?.memoryUsed ?? sample.system.memoryUsed }, WINDOW),
-      })),
+    onGpu: (sample) => set((state) => ({ gpu: sample, gpuSeries: foldGpuPoints(state.gpuSeries, [pointOfSample(sample)], WINDOW) })),
+    loadGpuHistory: (history) => set((state) => ({ gpuSeries: gpuSeriesFromHistory(history, state.gpuSeries, WINDOW) })),
     setError: (error) => set({ error }),
   };
   };

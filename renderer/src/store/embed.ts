@@ -7,14 +7,31 @@ import type { RunEvent, RunHistory, RunInfo } from '../../../worker/src/contract
 import { EmbedEvent, EmbedRunInfo } from '../../../worker/src/contract/jobs/embed.ts';
 import { SessionEvent } from '../../../worker/src/contract/runs.ts';
 import type { Point } from '../charts/decimate.ts';
+import { bytes as bytesWord } from '../format.ts';
 import { WINDOW } from './core.ts';
 import type { KindStore, SliceCreator, Store } from './types.ts';
 
 const LOG_LINES = 500;
 const OOM_MARKS = 1000;
+const INCIDENTS = 500;
+
+/**
+ * What the VRAM guard, the leak detector and the workers' health said: drawn as marks on the
+ * memory chart and listed, from history so a finished run shows them too.
+ */
+export interface Incident {
+  /** Seconds since the epoch, as the charts' t. */
+  t: number;
+  kind: 'warning' | 'critical' | 'leak' | 'recycle' | 'hung' | 'restarted' | 'given_up';
+  /** The worker it concerns (w0, w1, ...); null where the event names none (runs made before workers). */
+  worker: string | null;
+  words: string;
+}
 
 export interface PassRow {
   model: string;
+  /** The worker that ran it (w0, w1, ...); null in runs made before workers. */
+  worker: string | null;
   device: string;
   phase: 'started' | 'completed';
   ms: number | null;
@@ -33,12 +50,19 @@ export interface RunSeries {
   passes: PassRow[];
   log: { at: number; line: string }[];
   batches: number;
+  /** Each worker's memory (allocated, bytes) and batch sizes (docs), by worker id: from the events that name their worker. */
+  workerVram: Record<string, Point[]>;
+  workerBatch: Record<string, Point[]>;
+  /** Memory after clean-up between units (the leak detector's input), every worker's. */
+  baseline: Point[];
+  incidents: Incident[];
 }
 
-export const emptySeries = (): RunSeries => ({ vram: [], total: null, batchDocs: [], tokensPerSecond: [], chunks: [], ooms: [], passes: [], log: [], batches: 0 });
+export const emptySeries = (): RunSeries => ({ vram: [], total: null, batchDocs: [], tokensPerSecond: [], chunks: [], ooms: [], passes: [], log: [], batches: 0, workerVram: {}, workerBatch: {}, baseline: [], incidents: [] });
 
-type Lists = Pick<RunSeries, 'vram' | 'batchDocs' | 'tokensPerSecond' | 'chunks' | 'ooms' | 'log'>;
-const BOUNDS: Record<keyof Lists, number> = { vram: WINDOW, batchDocs: WINDOW, tokensPerSecond: WINDOW, chunks: WINDOW, ooms: OOM_MARKS, log: LOG_LINES };
+type PerWorker = 'workerVram' | 'workerBatch';
+type Lists = Pick<RunSeries, 'vram' | 'batchDocs' | 'tokensPerSecond' | 'chunks' | 'ooms' | 'log' | 'baseline' | 'incidents'>;
+const BOUNDS: Record<keyof Lists, number> = { vram: WINDOW, batchDocs: WINDOW, tokensPerSecond: WINDOW, chunks: WINDOW, ooms: OOM_MARKS, log: LOG_LINES, baseline: WINDOW, incidents: INCIDENTS };
 
 /**
  * A run's series being folded: each list is copied the first time an event adds
@@ -48,6 +72,7 @@ const BOUNDS: Record<keyof Lists, number> = { vram: WINDOW, batchDocs: WINDOW, t
 class SeriesDraft {
   readonly series: RunSeries;
   private readonly touched = new Set<keyof Lists>();
+  private readonly touchedWorkers = new Set<`${PerWorker}:${string}`>();
 
   constructor(base: RunSeries) {
     this.series = { ...base };
@@ -65,11 +90,31 @@ class SeriesDraft {
     this.push('log', { at, line });
   }
 
+  /** A worker's sample (its list copied once per draft, as push does). */
+  workerPoint(key: PerWorker, worker: string, point: Point): void {
+    if (!this.touchedWorkers.has(`${key}:${worker}`)) {
+      this.touchedWorkers.add(`${key}:${worker}`);
+      this.series[key] = { ...this.series[key], [worker]: (this.series[key][worker] ?? []).slice() };
+    }
+    this.series[key][worker]!.push(point);
+  }
+
+  /** An incident: listed, and its line in the event log. */
+  incident(at: number, incident: Omit<Incident, 't'>): void {
+    this.push('incidents', { t: at / 1000, ...incident });
+    this.log(at, `${incident.worker ? `${incident.worker}: ` : ''}${incident.words}`);
+  }
+
   finish(): RunSeries {
     for (const key of this.touched) {
       const list = this.series[key];
       // Past the window, the oldest tenth goes at once (amortised, as appendBounded does).
       if (list.length > BOUNDS[key]) (this.series[key] as unknown[]) = list.slice(list.length - BOUNDS[key] + Math.floor(BOUNDS[key] / 10));
+    }
+    for (const touched of this.touchedWorkers) {
+      const [key, worker] = touched.split(':') as [PerWorker, string];
+      const list = this.series[key][worker]!;
+      if (list.length > WINDOW) this.series[key][worker] = list.slice(list.length - WINDOW + Math.floor(WINDOW / 10));
     }
     return this.series;
   }
@@ -83,11 +128,13 @@ function foldEmbedEvent(draft: SeriesDraft, at: number, event: EmbedEvent): void
     case 'memory':
       if (event.allocated === null) return;
       draft.push('vram', { t, v: event.allocated });
+      if (event.worker !== undefined) draft.workerPoint('workerVram', event.worker, { t, v: event.allocated });
       s.total = event.total ?? s.total;
       return;
     case 'batch':
       s.batches += 1;
       draft.push('batchDocs', { t, v: event.docs });
+      if (event.worker !== undefined) draft.workerPoint('workerBatch', event.worker, { t, v: event.docs });
       if (event.ms > 0) draft.push('tokensPerSecond', { t, v: (event.tokens / event.ms) * 1000 });
       return;
     case 'chunk':
@@ -101,21 +148,53 @@ function foldEmbedEvent(draft: SeriesDraft, at: number, event: EmbedEvent): void
     case 'pass': {
       const row: PassRow =
         event.phase === 'completed'
-          ? { model: event.model, device: event.device, phase: 'completed', ms: event.ms, rows: event.rows, residentPeak: event.residentPeak }
-          : { model: event.model, device: event.device, phase: 'started', ms: event.ms, rows: null, residentPeak: event.resident };
-      s.passes = [...s.passes.filter((pass) => !(pass.model === row.model && pass.phase === 'started')), row];
-      draft.log(at, `pass ${row.model} ${row.phase} on ${row.device}`);
+          ? { model: event.model, worker: event.worker ?? null, device: event.device, phase: 'completed', ms: event.ms, rows: event.rows, residentPeak: event.residentPeak }
+          : { model: event.model, worker: event.worker ?? null, device: event.device, phase: 'started', ms: event.ms, rows: null, residentPeak: event.resident };
+      // A pass is one model on one worker: its start row gives way to what comes next.
+      s.passes = [...s.passes.filter((pass) => !(pass.model === row.model && pass.worker === row.worker && pass.phase === 'started')), row];
+      draft.log(at, `${event.worker ? `${event.worker}: ` : ''}pass ${row.model} ${row.phase} on ${row.device}`);
       return;
     }
     case 'log':
       draft.log(at, event.line);
       return;
     case 'runtime':
-      draft.log(at, `runtime ${event.pid} ready (torch ${event.torch}, ${event.cuda ? 'CUDA' : 'CPU only'})`);
+      draft.log(at, `${event.worker ? `${event.worker}: ` : ''}runtime ${event.pid} ready (torch ${event.torch}, ${event.cuda ? 'CUDA' : 'CPU only'})`);
       return;
     case 'runtime_hung':
-      draft.log(at, `runtime ${event.pid} silent ${event.silentS.toFixed(0)} s (timeout ${event.timeoutS} s): ${event.giveUp ? 'giving up' : 'restarting it'}`);
+      draft.incident(at, { kind: 'hung', worker: event.worker ?? null, words: `runtime ${event.pid} silent ${event.silentS.toFixed(0)} s (timeout ${event.timeoutS} s): ${event.giveUp ? 'giving up' : 'restarting it'}` });
       return;
+    case 'vram_level': {
+      const share = `${((100 * event.used) / event.total).toFixed(0)}% of ${bytesWord(event.total)}`;
+      const acted = event.action === 'warn' ? 'a warning' : event.action === 'shrink' ? `budget shrunk${event.budget === null ? '' : ` to ${Math.round(event.budget).toLocaleString()} tokens`}, cache released` : 'run paused';
+      draft.incident(at, { kind: event.level, worker: event.worker ?? null, words: `VRAM ${event.level}: ${share} in use (${event.model}, chunk ${event.chunk}): ${acted}` });
+      return;
+    }
+    case 'baseline':
+      draft.push('baseline', { t, v: event.bytes });
+      return;
+    case 'leak_warning':
+      draft.incident(at, {
+        kind: event.recycle ? 'recycle' : 'leak',
+        worker: event.worker ?? null,
+        words: `leak warning: the memory baseline rises ${event.slopeMB.toFixed(1)} MB per unit over ${event.units} units (${event.driftMB.toFixed(0)} MB in all)${event.recycle ? ': past the limit, a fresh worker takes over' : ''}`,
+      });
+      return;
+    case 'worker': {
+      const on = event.device ? ` on ${event.device}` : '';
+      if (event.phase === 'started') {
+        draft.log(at, `${event.worker}${on} started${event.pid === null ? '' : ` (pid ${event.pid})`}`);
+        return;
+      }
+      const why = event.reason ? ` (${event.reason})` : '';
+      draft.incident(
+        at,
+        event.phase === 'restarted'
+          ? { kind: 'restarted', worker: event.worker, words: `restarted${on}${why}${event.attempt > 1 ? `, attempt ${event.attempt}` : ''}${event.pid === null ? '' : `: pid ${event.pid}`}` }
+          : { kind: 'given_up', worker: event.worker, words: `given up${on}${why}; the other workers go on` },
+      );
+      return;
+    }
     case 'mode':
       draft.log(at, `ensemble mode now ${event.ensembleMode}`);
       return;
@@ -123,6 +202,8 @@ function foldEmbedEvent(draft: SeriesDraft, at: number, event: EmbedEvent): void
       draft.log(at, `OOM policy now ${event.oomPolicy}`);
       return;
     case 'paused':
+      draft.log(at, event.reason ? `paused: ${event.reason}` : 'paused');
+      return;
     case 'resumed':
       draft.log(at, event.kind);
       return;

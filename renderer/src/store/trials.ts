@@ -79,7 +79,7 @@ export interface TreeWorker {
   device: string;
   visibleDevices: string;
   threads: number;
-  reason: 'started' | 'replaced' | 'recycled' | 'oom';
+  reason: 'started' | 'replaced' | 'hung' | 'recycled' | 'oom';
   detail: string | null;
 }
 
@@ -367,6 +367,11 @@ function foldTrialsEvent(draft: SweepDraft, at: number, event: TrialsEvent): voi
       return;
     case 'log':
       draft.log(at, event.line);
+      return;
+    case 'runtimeHung':
+      // Its trials were left RUNNING: the fresh runtime asks them again under new numbers.
+      if (s.running.length > 0) draft.list('running').splice(0);
+      draft.log(at, `runtime ${event.pid} sent nothing for ${event.silentS} s (limit ${event.timeoutS} s): killed as hung${event.giveUp ? ` ${event.inARow} times in a row` : '; a fresh runtime goes on'}`);
       return;
     case 'runtime':
       draft.log(at, `runtime ${event.pid} ready (torch ${event.torch}, ${event.cuda ? 'CUDA' : 'CPU only'})`);

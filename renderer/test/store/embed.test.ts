@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { RunEvent, RunInfo } from '../../../worker/src/contract/api.ts';
 import { EMBED_KIND, EmbedEvent, EmbedRunInfo } from '../../../worker/src/contract/jobs/embed.ts';
-import { applyEmbedEvent, embedSeriesOf, emptySeries, type RunSeries } from '../../src/store/embed.ts';
+import { applyEmbedEvent, embedSeriesOf, emptySeries, seriesFromHistory, type RunSeries } from '../../src/store/embed.ts';
 import { useStore, WINDOW } from '../../src/store/index.ts';
 import { batch, chunk, embedRun, memory, oom } from './fixtures.ts';
 
@@ -48,7 +48,7 @@ describe('run series from embed events', () => {
     s = applyEmbedEvent(s, 3000, { kind: 'pass', phase: 'started', model: 'm', device: 'cpu', dim: 384, source: 'folder', loaded: true, ms: 12, budgetSource: 'probe', initialBudget: 4096, resident: 1e8 });
     s = applyEmbedEvent(s, 4000, { kind: 'pass', phase: 'completed', model: 'm', device: 'cpu', ms: 5000, rows: 600, peak: null, residentPeak: 2e8, released: true });
     expect(s.log.map((entry) => entry.line)).toEqual(['runtime 42 ready (torch 2.5.0, CPU only)', 'runtime 42 silent 61 s (timeout 60 s): restarting it', 'pass m started on cpu', 'pass m completed on cpu']);
-    expect(s.passes).toEqual([{ model: 'm', device: 'cpu', phase: 'completed', ms: 5000, rows: 600, residentPeak: 2e8 }]); // the started row gave way
+    expect(s.passes).toEqual([{ model: 'm', worker: null, device: 'cpu', phase: 'completed', ms: 5000, rows: 600, residentPeak: 2e8 }]); // the started row gave way
   });
 });
 
@@ -82,5 +82,83 @@ describe('the store takes events through onRunEvent', () => {
     useStore.getState().onRunEvent(RunEvent.parse({ seq: 1, runId: 'x', jobKind: 'forecast', at: 1000, event: { kind: 'trial', score: 0.5 } }));
     expect(useStore.getState().droppedEvents).toBe(1);
     expect(useStore.getState().embedSeries).toEqual({});
+  });
+});
+
+describe('the VRAM guard, the leak detector and the workers (issue 14)', () => {
+  const workerMemory = (allocated: number, worker: string): EmbedEvent => ({ kind: 'memory', allocated, total: 1000, reserved: allocated, free: 1000, peak: allocated, worker });
+  const pass = (phase: 'started' | 'completed', worker: string): EmbedEvent =>
+    phase === 'started'
+      ? { kind: 'pass', phase, model: 'm', device: 'cpu', dim: 4, source: 'folder', loaded: true, ms: 1, budgetSource: 'probe', initialBudget: 100, resident: 10, worker }
+      : { kind: 'pass', phase, model: 'm', device: 'cpu', ms: 9, rows: 3, peak: null, residentPeak: 20, released: true, worker };
+
+  it('charts each worker’s memory and batch sizes, and the baseline between units', () => {
+    let s = emptySeries();
+    s = applyEmbedEvent(s, 1000, workerMemory(100, 'w0'));
+    s = applyEmbedEvent(s, 2000, workerMemory(300, 'w1'));
+    s = applyEmbedEvent(s, 3000, workerMemory(150, 'w0'));
+    s = applyEmbedEvent(s, 3500, { kind: 'batch', docs: 8, tokens: 80, padded: 90, ms: 5, peak: null, worker: 'w1' });
+    s = applyEmbedEvent(s, 4000, { kind: 'baseline', model: 'm', chunk: 2, bytes: 90, worker: 'w0' });
+    expect(s.workerVram).toEqual({ w0: [{ t: 1, v: 100 }, { t: 3, v: 150 }], w1: [{ t: 2, v: 300 }] });
+    expect(s.workerBatch).toEqual({ w1: [{ t: 3.5, v: 8 }] });
+    expect(s.vram.map((p) => p.v)).toEqual([100, 300, 150]); // the run's line keeps every sample
+    expect(s.baseline).toEqual([{ t: 4, v: 90 }]);
+    expect(s.incidents).toEqual([]);
+  });
+
+  it('a pass is one model on one worker: both workers’ passes are kept, each start giving way to its end', () => {
+    let s = emptySeries();
+    for (const [at, event] of [[1, pass('started', 'w0')], [2, pass('started', 'w1')], [3, pass('completed', 'w1')], [4, pass('completed', 'w0')]] as const) s = applyEmbedEvent(s, at * 1000, event);
+    expect(s.passes.map((p) => [p.worker, p.phase])).toEqual([
+      ['w1', 'completed'],
+      ['w0', 'completed'],
+    ]);
+    expect(s.log.at(-1)!.line).toBe('w0: pass m completed on cpu');
+  });
+
+  it('lists guard levels, leak warnings, hangs and restarts as incidents (and in the event log), by worker', () => {
+    let s = emptySeries();
+    const level = (at: number, lvl: 'warning' | 'critical', action: 'warn' | 'shrink' | 'pause', budget: number | null): void => {
+      s = applyEmbedEvent(s, at, { kind: 'vram_level', model: 'm', chunk: 3, level: lvl, used: 870, total: 1000, action, budget, worker: 'w1' });
+    };
+    level(1000, 'warning', 'warn', null);
+    level(2000, 'critical', 'shrink', 2048);
+    level(3000, 'critical', 'pause', null);
+    s = applyEmbedEvent(s, 4000, { kind: 'leak_warning', model: 'm', chunk: 5, slopeMB: 12.34, driftMB: 61.7, units: 5, recycle: false, worker: 'w0' });
+    s = applyEmbedEvent(s, 5000, { kind: 'leak_warning', model: 'm', chunk: 9, slopeMB: 20, driftMB: 400, units: 9, recycle: true, worker: 'w0' });
+    s = applyEmbedEvent(s, 6000, { kind: 'runtime_hung', pid: 7, silentS: 4.2, timeoutS: 3, model: 'm', chunk: 1, inARow: 1, giveUp: false, worker: 'w1' });
+    s = applyEmbedEvent(s, 7000, { kind: 'worker', worker: 'w1', device: 'cpu', phase: 'restarted', pid: 8, reason: 'hung', attempt: 1 });
+    s = applyEmbedEvent(s, 8000, { kind: 'worker', worker: 'w1', device: 'cpu', phase: 'given_up', pid: null, reason: 'died 3 times in a row', attempt: 3 });
+    s = applyEmbedEvent(s, 8500, { kind: 'worker', worker: 'w0', device: 'cpu', phase: 'started', pid: 9, reason: null, attempt: 0 });
+    expect(s.incidents.map((i) => [i.t, i.kind, i.worker])).toEqual([
+      [1, 'warning', 'w1'],
+      [2, 'critical', 'w1'],
+      [3, 'critical', 'w1'],
+      [4, 'leak', 'w0'],
+      [5, 'recycle', 'w0'],
+      [6, 'hung', 'w1'],
+      [7, 'restarted', 'w1'],
+      [8, 'given_up', 'w1'],
+    ]); // a worker's start is no incident: the log says it
+    const words = s.incidents.map((i) => i.words);
+    expect(words[0]).toBe('VRAM warning: 87% of 1000 B in use (m, chunk 3): a warning');
+    expect(words[1]).toBe('VRAM critical: 87% of 1000 B in use (m, chunk 3): budget shrunk to 2,048 tokens, cache released');
+    expect(words[2]).toMatch(/: run paused$/);
+    expect(words[3]).toBe('leak warning: the memory baseline rises 12.3 MB per unit over 5 units (62 MB in all)');
+    expect(words[4]).toMatch(/past the limit, a fresh worker takes over$/);
+    expect(words[6]).toBe('restarted on cpu (hung): pid 8');
+    expect(words[7]).toBe('given up on cpu (died 3 times in a row); the other workers go on');
+    expect(s.log.map((entry) => entry.line)).toContain('w1: VRAM warning: 87% of 1000 B in use (m, chunk 3): a warning');
+    expect(s.log.at(-1)!.line).toBe('w0 on cpu started (pid 9)');
+  });
+
+  it('a finished run’s incidents come back from its history', () => {
+    const events = [
+      { seq: 1, at: 1000, event: { kind: 'vram_level', model: 'm', chunk: 0, level: 'critical', used: 960, total: 1000, action: 'shrink', budget: 100 } },
+      { seq: 2, at: 2000, event: { kind: 'paused', reason: 'VRAM critical (96%)' } },
+    ];
+    const s = seriesFromHistory({ events, counts: {} });
+    expect(s.incidents.map((i) => [i.kind, i.worker])).toEqual([['critical', null]]);
+    expect(s.log.at(-1)!.line).toBe('paused: VRAM critical (96%)');
   });
 });

@@ -38,6 +38,10 @@ export const EMBED_SETTINGS: EmbedRunInfo['settings'] = {
   vramLimitGiB: null,
   maxSeqLen: null,
   keepChunks: false,
+    vramWarning: 0.85,
+    vramCritical: 0.95,
+    onCritical: 'shrink',
+    workers: null,
 };
 
 export const embedRun = (runId: string, patch: Partial<EmbedRunInfo> = {}): EmbedRunInfo => ({

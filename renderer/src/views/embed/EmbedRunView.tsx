@@ -6,13 +6,15 @@ import type { EmbedRunInfo, EmbedSettings } from '../../../../worker/src/contrac
 import type { Point } from '../../charts/decimate.ts';
 import { rollingMean } from '../../charts/smooth.ts';
 import { TimeAxisToggle } from '../../charts/TimeAxisToggle.tsx';
-import { TimeChart } from '../../charts/TimeChart.tsx';
+import { TimeChart, type ExtraSeries } from '../../charts/TimeChart.tsx';
 import { bytes, clock, count, perSecond, seconds } from '../../format.ts';
 import { useStore } from '../../store/index.ts';
 import { embedSeriesOf, type RunSeries } from '../../store/embed.ts';
 import { LIVE, RESUMABLE } from '../../store/runs.ts';
 import { DiskCard, RunControls, RunHeader, RunProgress } from '../runParts.tsx';
+import { guardLevels, guardTotal, markColor, pct } from './guard.ts';
 import { FailureCard, SettingsCard, SummaryCard } from './RunSummary.tsx';
+import { GuardCard, WorkersCard } from './WorkersCard.tsx';
 
 const MIB = 1024 ** 2;
 
@@ -22,16 +24,67 @@ function LiveChart({ runId, pick, ...props }: { runId: string; pick: (series: Ru
   return <TimeChart {...props} runId={runId} points={points} />;
 }
 
-function VramChart({ runId, device }: { runId: string; device: string | null }) {
+const WORKER_COLORS = ['blue', 'teal', 'grape', 'orange', 'cyan', 'pink', 'lime', 'indigo'].map((c) => `var(--mantine-color-${c}-6)`);
+
+/** With several workers: one line per worker of a per-worker series (empty with one worker: the run's own line is drawn). */
+function useWorkerLines(run: EmbedRunInfo, key: 'workerVram' | 'workerBatch'): ExtraSeries[] {
+  const byWorker = useStore((s) => embedSeriesOf(s, run.runId)[key]);
+  const workers = run.workers;
+  return useMemo(
+    () => (workers && workers.length > 1 ? workers.map((w, i) => ({ name: `${w.id}${w.device ? ` (${w.device})` : ''}`, points: byWorker[w.id] ?? [], color: WORKER_COLORS[i % WORKER_COLORS.length]! })) : []),
+    [workers, byWorker],
+  );
+}
+
+/** Batch sizes: the run's, or each worker's line (several workers' batches interleaved would read as a zigzag). */
+function BatchChart({ run }: { run: EmbedRunInfo }) {
+  const points = useStore((s) => embedSeriesOf(s, run.runId).batchDocs);
+  const [first, ...rest] = useWorkerLines(run, 'workerBatch');
+  return <TimeChart label="Batch size" unit="docs" runId={run.runId} points={first ? first.points : points} name={first?.name} color={first?.color} extras={rest} caption={first ? 'per worker' : undefined} step integer />;
+}
+
+/**
+ * Memory: the run's (one worker) or each worker's line (several), the guard's levels from the run's own
+ * settings, OOMs in red, and the guard's, the leak detector's and the workers' events as dashed marks.
+ */
+function VramChart({ run }: { run: EmbedRunInfo }) {
+  const { runId, device, settings } = run;
   const points = useStore((s) => embedSeriesOf(s, runId).vram);
   const total = useStore((s) => embedSeriesOf(s, runId).total);
   const ooms = useStore((s) => embedSeriesOf(s, runId).ooms);
+  const incidents = useStore((s) => embedSeriesOf(s, runId).incidents);
+  const lines = useWorkerLines(run, 'workerVram');
+  const levels = guardLevels(settings);
+  const base = guardTotal(settings, total);
   const thresholds = useMemo(
-    () => (total ? [{ value: total * 0.85, label: 'warning 85%', color: 'var(--mantine-color-yellow-7)' }, { value: total * 0.95, label: 'critical 95%', color: 'var(--mantine-color-red-7)' }] : []),
-    [total],
+    () =>
+      base
+        ? [
+            { value: base * levels.warning, label: `warning ${pct(levels.warning)}`, color: 'var(--mantine-color-yellow-7)' },
+            { value: base * levels.critical, label: `critical ${pct(levels.critical)}`, color: 'var(--mantine-color-red-7)' },
+          ]
+        : [],
+    [base, levels.warning, levels.critical],
   );
-  const caption = device === 'cpu' ? 'process memory (CPU run)' : device ? `${device} allocated` : undefined;
-  return <TimeChart label="VRAM" unit="MiB" runId={runId} points={points} scale={MIB} thresholds={thresholds} marks={ooms} caption={caption} />;
+  const notes = useMemo(() => incidents.map((incident) => ({ t: incident.t, color: markColor(incident.kind) })), [incidents]);
+  const caption = lines.length > 0 ? 'allocated, per worker' : device === 'cpu' ? 'process memory (CPU run)' : device ? `${device} allocated` : undefined;
+  const [first, ...rest] = lines;
+  return (
+    <TimeChart
+      label="VRAM"
+      unit="MiB"
+      runId={runId}
+      points={first ? first.points : points}
+      name={first?.name}
+      color={first?.color}
+      extras={rest}
+      scale={MIB}
+      thresholds={thresholds}
+      marks={ooms}
+      notes={notes}
+      caption={`${caption ? `${caption} · ` : ''}levels of ${settings.vramLimitGiB === null ? 'the device' : 'the cap'}`}
+    />
+  );
 }
 
 /** The header's progress (phase, bar, elapsed, docs/s, ETA) and what the charts count (batches, OOMs). */
@@ -49,6 +102,8 @@ function ProgressLine({ run }: { run: EmbedRunInfo }) {
 
 function Passes({ runId }: { runId: string }) {
   const passes = useStore((s) => embedSeriesOf(s, runId).passes);
+  // The worker named only where passes ran on more than one worker.
+  const byWorker = new Set(passes.map((pass) => pass.worker)).size > 1;
   return (
     <Table aria-label="Passes" verticalSpacing={4} fz="sm">
       <Table.Thead>
@@ -61,10 +116,16 @@ function Passes({ runId }: { runId: string }) {
         </Table.Tr>
       </Table.Thead>
       <Table.Tbody>
-        {passes.map((pass) => (
-          <Table.Tr key={`${pass.model}-${pass.phase}`}>
+        {passes.map((pass, i) => (
+          <Table.Tr key={`${pass.model}-${pass.worker}-${pass.phase}-${i}`}>
             <Table.Td miw={150} style={{ overflowWrap: 'anywhere' }}>
               {pass.model}
+              {byWorker && pass.worker && (
+                <Text span size="xs" c="dimmed">
+                  {' '}
+                  · {pass.worker}
+                </Text>
+              )}
             </Table.Td>
             <Table.Td>{pass.device}</Table.Td>
             <Table.Td>{pass.phase}</Table.Td>
@@ -142,7 +203,6 @@ function SettingSelect<T extends string>({ label, options, inForce, asked, live,
   );
 }
 
-const pickBatch = (s: RunSeries): Point[] => s.batchDocs;
 
 /**
  * Tokens per second is per batch (a chunk's last, small batch dips): drawn as a rolling mean, with the raw
@@ -172,11 +232,14 @@ export function EmbedRunView({ run }: { run: EmbedRunInfo }) {
         <TimeAxisToggle />
       </Group>
       <SimpleGrid cols={{ base: 1, md: 2 }}>
-        <VramChart runId={runId} device={run.device} />
-        <LiveChart runId={runId} pick={pickBatch} label="Batch size" unit="docs" step integer />
+        <VramChart run={run} />
+        <BatchChart run={run} />
         <TokensChart runId={runId} />
         <LiveChart runId={runId} pick={pickChunks} label="Chunks" unit="chunks" step integer color="var(--mantine-color-grape-6)" caption={run.models.length > 1 ? 'one per model and chunk' : undefined} />
       </SimpleGrid>
+
+      {(run.workers?.length ?? 0) > 0 && <WorkersCard workers={run.workers!} />}
+      <GuardCard run={run} />
 
       <SimpleGrid cols={{ base: 1, md: 2 }}>
         <Card withBorder padding="sm">

@@ -7,10 +7,10 @@
  */
 import { ActionIcon, Badge, Button, Card, Group, NumberInput, ScrollArea, SegmentedControl, Select, SimpleGrid, Stack, Table, Text, TextInput, Title, UnstyledButton } from '@mantine/core';
 import { useEffect } from 'react';
-import { EMBED_KIND, EMBED_REQUEST_DEFAULTS, EmbedRequest, embedFieldOfLine } from '../../../../worker/src/contract/jobs/embed.ts';
+import { EMBED_KIND, EMBED_REQUEST_DEFAULTS, EmbedRequest, embedFieldOfLine, type OnCritical } from '../../../../worker/src/contract/jobs/embed.ts';
 import { Aggregate, Batching, DeviceKeyword, EnsembleMode, OomPolicy } from '../../../../worker/src/contract/protocol.ts';
 import { useStore } from '../../store/index.ts';
-import { DEFAULT_DEVICE, emptyRow, useEmbedForm, type BatchMode, type ModelRow, type PreviewState } from './formState.ts';
+import { DEFAULT_DEVICE, emptyRow, levelOf, useEmbedForm, workersOf, type BatchMode, type ModelRow, type PreviewState } from './formState.ts';
 
 /** The device words a request accepts besides cuda:N (one per GPU the monitor sees is added). */
 const DEVICE_WORDS = DeviceKeyword.options;
@@ -30,6 +30,15 @@ function placeErrors(message: string): Record<string, string> {
     errors[key] = errors[key] ? `${errors[key]}\n${placed?.message ?? line}` : (placed?.message ?? line);
   }
   return errors;
+}
+
+/**
+ * A schema refusal as the form shows it: a worker's device under the Workers field (naming the one typed),
+ * any other field by its path.
+ */
+function formError(path: string[], message: string, candidate: EmbedRequest): [string, string] {
+  if (path[0] === 'workers' && path.length > 1) return ['workers', `"${candidate.workers?.[Number(path[1])] ?? ''}": ${message}`];
+  return [path.join('.') || 'form', message];
 }
 
 /** What the chosen field is missing, from the preview, before anything is asked of the Engine. */
@@ -166,6 +175,14 @@ export function NewEmbedRunForm() {
   }, [api, input, preview?.path, set]);
 
   const submit = async (): Promise<void> => {
+    // The fields the form words itself (percent levels, the workers list): checked here, in the form's words, before the schema.
+    const workers = workersOf(form.workers, gpus?.length ?? 0);
+    const vramWarning = levelOf(form.vramWarning);
+    const vramCritical = levelOf(form.vramCritical);
+    const own: Record<string, string> = {};
+    if (typeof workers === 'string') own.workers = workers;
+    if (typeof vramWarning === 'string') own.vramWarning = vramWarning;
+    if (typeof vramCritical === 'string') own.vramCritical = vramCritical;
     const candidate: EmbedRequest = {
       input,
       models: models.map((row) => ({ model: row.model.trim(), device: row.device, ...(row.weight === '' ? {} : { weight: Number(row.weight) }) })),
@@ -178,13 +195,19 @@ export function NewEmbedRunForm() {
       targetMemory: asNumber(form.targetMemory),
       vramLimitGiB: form.vramLimit === '' ? null : asNumber(form.vramLimit),
       oomPolicy: form.oomPolicy,
+      workers: typeof workers === 'string' ? null : workers,
+      vramWarning: typeof vramWarning === 'string' ? EMBED_REQUEST_DEFAULTS.vramWarning : vramWarning,
+      vramCritical: typeof vramCritical === 'string' ? EMBED_REQUEST_DEFAULTS.vramCritical : vramCritical,
+      onCritical: form.onCritical,
       textField: form.textField.trim(),
       idField: form.idField.trim(),
       ...(form.name.trim() === '' ? {} : { name: form.name }),
     };
     const parsed = EmbedRequest.safeParse(candidate);
-    if (!parsed.success) {
-      set({ errors: Object.fromEntries(parsed.error.issues.map((issue) => [issue.path.map(String).join('.') || 'form', issue.message])) });
+    if (!parsed.success || Object.keys(own).length > 0) {
+      // A level the form refused stood in as its default: the schema's comparison of the two would then mislead.
+      const schema = (parsed.success ? [] : parsed.error.issues.map((issue) => formError(issue.path.map(String), issue.message, candidate))).filter(([key]) => !(key === 'vramWarning' && (own.vramWarning || own.vramCritical)));
+      set({ errors: { ...Object.fromEntries(schema), ...own } });
       return;
     }
     set({ errors: {}, busy: true });
@@ -309,6 +332,42 @@ export function NewEmbedRunForm() {
           <NumberInput clampBehavior="none" label="VRAM limit (GiB)" placeholder="no limit" min={0.1} step={0.5} value={form.vramLimit} onChange={(value) => set({ vramLimit: value })} error={err('vramLimitGiB')} />
           <Select<OomPolicy> label="OOM policy" description="when one document alone does not fit" data={OomPolicy.options} value={form.oomPolicy} onChange={(v) => v && set({ oomPolicy: v })} allowDeselect={false} />
         </SimpleGrid>
+      </Card>
+      <Card withBorder>
+        <Stack gap="sm">
+          <TextInput
+            label="Workers"
+            description={`empty: one worker on the models' devices; "all": one per GPU${gpus?.length ? ` (${gpus.length} here)` : ''}; or a list, one worker each: cuda:0,cuda:1 or cpu,cpu`}
+            placeholder="one worker"
+            value={form.workers}
+            onChange={(e) => set({ workers: e.currentTarget.value })}
+            error={err('workers')}
+          />
+          <SimpleGrid cols={{ base: 1, sm: 3 }}>
+            <NumberInput clampBehavior="none" label="VRAM warning (%)" description="of the device, or of the VRAM limit" min={1} max={100} value={form.vramWarning} onChange={(value) => set({ vramWarning: value })} error={err('vramWarning')} />
+            <NumberInput clampBehavior="none" label="VRAM critical (%)" description="the guard acts past it" min={1} max={100} value={form.vramCritical} onChange={(value) => set({ vramCritical: value })} error={err('vramCritical')} />
+            <div>
+              {/* "At critical": the contract's label for onCritical (FORM_LABELS), the words the Engine's refusals use. */}
+              <Text size="sm" fw={500}>
+                At critical
+              </Text>
+              <SegmentedControl<OnCritical>
+                aria-label="At critical"
+                data={[
+                  { value: 'shrink', label: 'shrink budget' },
+                  { value: 'pause', label: 'pause run' },
+                ]}
+                value={form.onCritical}
+                onChange={(value) => set({ onCritical: value })}
+              />
+              {err('onCritical') && (
+                <Text c="red" size="xs">
+                  {err('onCritical')}
+                </Text>
+              )}
+            </div>
+          </SimpleGrid>
+        </Stack>
       </Card>
       {err('form') && (
         <Text c="red" role="alert" style={{ whiteSpace: 'pre-wrap' }}>

@@ -5,7 +5,7 @@
  */
 import { create } from 'zustand';
 import type { CorpusPreview } from '../../../../worker/src/contract/api.ts';
-import { EMBED_REQUEST_DEFAULTS, EmbedModelRequest } from '../../../../worker/src/contract/jobs/embed.ts';
+import { EMBED_REQUEST_DEFAULTS, EmbedModelRequest, type OnCritical } from '../../../../worker/src/contract/jobs/embed.ts';
 import type { Aggregate, Batching, EnsembleMode, OomPolicy } from '../../../../worker/src/contract/protocol.ts';
 
 const D = EMBED_REQUEST_DEFAULTS;
@@ -41,6 +41,12 @@ export interface EmbedFormValues {
   targetMemory: number | string;
   vramLimit: number | string;
   oomPolicy: OomPolicy;
+  /** --workers as typed: empty (one worker on the models' devices), "all", or a list (cuda:0,cuda:1 / cpu,cpu). */
+  workers: string;
+  /** The VRAM guard's levels in percent (the CLI's words); the request takes fractions. */
+  vramWarning: number | string;
+  vramCritical: number | string;
+  onCritical: OnCritical;
 }
 
 interface EmbedFormState extends EmbedFormValues {
@@ -76,6 +82,10 @@ const initial = (): Omit<EmbedFormState, 'set'> => ({
   targetMemory: D.targetMemory,
   vramLimit: D.vramLimitGiB ?? '',
   oomPolicy: D.oomPolicy,
+  workers: D.workers === null ? '' : D.workers.join(','),
+  vramWarning: Math.round(D.vramWarning * 100),
+  vramCritical: Math.round(D.vramCritical * 100),
+  onCritical: D.onCritical,
   preview: null,
   pickFor: 'textField',
   errors: {},
@@ -88,3 +98,25 @@ export const useEmbedForm = create<EmbedFormState>()((set) => ({
   ...initial(),
   set: (patch) => set(patch),
 }));
+
+/**
+ * The Workers field as the request's list: empty -> null (one worker); "all" -> one per GPU the
+ * monitor sees (cuda:0 .. cuda:n-1, as `--workers all`); else the comma-separated devices as
+ * typed (the schema checks each). A string: what the field says is wrong.
+ */
+export function workersOf(text: string, gpus: number): string[] | null | string {
+  const typed = text.trim().toLowerCase();
+  if (typed === '') return null;
+  // cuda:N as the Engine numbers its devices (0 .. n-1), as the CLI's `all` does.
+  if (typed === 'all') return gpus > 0 ? Array.from({ length: gpus }, (_, i) => `cuda:${i}`) : '"all" means one worker per GPU, and no NVIDIA GPU is seen here: list devices (cpu,cpu) or leave it empty';
+  const devices = typed.split(',').map((device) => device.trim());
+  return devices.includes('') ? 'a device is missing between commas: list them as cuda:0,cuda:1 or cpu,cpu' : devices;
+}
+
+/** A guard level typed in percent as the request's fraction, or what is wrong with it. */
+export function levelOf(value: number | string): number | string {
+  const n = value === '' ? Number.NaN : Number(value);
+  if (!Number.isFinite(n)) return 'a percent of the device\'s memory';
+  if (n <= 0 || n > 100) return 'a percent above 0 and at most 100';
+  return n / 100;
+}

@@ -221,7 +221,7 @@ function TreeWorkers({ runId }: { runId: string }) {
   if (workers.length === 0) return null;
   const byFamily = new Map<TrialsFamily, typeof workers>();
   for (const w of workers) byFamily.set(w.family, [...(byFamily.get(w.family) ?? []), w]);
-  const reason = { replaced: 'replaced', recycled: 'recycled', oom: 'dropped after an OOM', started: 'started' } as const;
+  const reason = { replaced: 'replaced', hung: 'replaced (it hung)', recycled: 'recycled', oom: 'dropped after an OOM', started: 'started' } as const;
   return (
     <Card withBorder padding="sm" aria-label="Tree workers">
       <Text fw={600} size="sm" mb="xs">

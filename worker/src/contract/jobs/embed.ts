@@ -242,6 +242,12 @@ export const EmbedSettingsInForce = z.object({
   vramLimitGiB: z.number().nullable(),
   maxSeqLen: Count.nullable(),
   keepChunks: z.boolean(),
+  /** The VRAM guard's levels (fractions of the device or of the cap) and what critical does. */
+  vramWarning: z.number(),
+  vramCritical: z.number(),
+  onCritical: OnCritical,
+  /** --workers as given (null: one worker on the models' own devices). */
+  workers: z.array(z.string()).nullable(),
 });
 export type EmbedSettingsInForce = z.infer<typeof EmbedSettingsInForce>;
 

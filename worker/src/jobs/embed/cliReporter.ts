@@ -48,6 +48,9 @@ export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Rep
     if (bar?.isActive) bar.stop();
     stream.write(`${text}\n`);
   };
+  // With several workers a line names the worker it is about ("w1: pass ..."); one worker's lines stay as they were.
+  const workersSeen = new Set<string>();
+  const by = (worker: string | undefined): string => (worker !== undefined && workersSeen.size > 1 ? `${worker}: ` : '');
   return {
     progress(event) {
       switch (event.kind) {
@@ -80,9 +83,9 @@ export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Rep
             break;
           }
           if (event.phase === 'started') {
-            line(`pass ${event.model} (${event.source}) on ${event.device}, dim ${event.dim}, ${event.loaded ? `loaded in ${Math.round(event.ms)} ms` : 'already resident'}, budget from ${event.budgetSource}`);
+            line(`${by(event.worker)}pass ${event.model} (${event.source}) on ${event.device}, dim ${event.dim}, ${event.loaded ? `loaded in ${Math.round(event.ms)} ms` : 'already resident'}, budget from ${event.budgetSource}`);
           } else {
-            line(`pass ${event.model} done: ${event.rows} documents in ${(event.ms / 1000).toFixed(1)}s, model memory peak ${mib(event.residentPeak)}${event.peak === null ? '' : `, GPU peak ${mib(event.peak)}`}${event.released ? ', released' : ''}`);
+            line(`${by(event.worker)}pass ${event.model} done: ${event.rows} documents in ${(event.ms / 1000).toFixed(1)}s, model memory peak ${mib(event.residentPeak)}${event.peak === null ? '' : `, GPU peak ${mib(event.peak)}`}${event.released ? ', released' : ''}`);
           }
           break;
         }
@@ -93,10 +96,16 @@ export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Rep
           line(`out of memory in ${event.model} chunk ${event.chunk}: ${event.docs} docs, ${event.tokens} padded tokens; budget now ${event.budget}, ${event.action}`);
           break;
         case 'vram_level':
-          line(vramLevelLine(event));
+          line(`${by(event.worker)}${vramLevelLine(event)}`);
           break;
         case 'leak_warning':
-          line(leakLine(event));
+          line(`${by(event.worker)}${leakLine(event)}`);
+          break;
+        case 'worker':
+          workersSeen.add(event.worker);
+          if (event.phase === 'restarted') line(`worker ${event.worker}${event.device ? ` on ${event.device}` : ''} restarted (attempt ${event.attempt})${event.reason ? `: ${event.reason}` : ''}; its unit is handed out again`);
+          else if (event.phase === 'given_up') line(`worker ${event.worker}${event.device ? ` on ${event.device}` : ''} given up${event.reason ? `: ${event.reason}` : ''}; the other workers go on`);
+          else if (verbose) line(`worker ${event.worker} started${event.device ? ` on ${event.device}` : ''}${event.pid === null ? '' : `, pid ${event.pid}`}`);
           break;
         case 'paused':
           if (event.reason !== undefined) line(`paused: ${event.reason}; resume the run to go on`);

@@ -156,6 +156,9 @@ export class WorkerSlot {
   }
 }
 
+/** A runtime's exit in one line: describeExit's first, without its dangling "; its last log lines:". */
+const firstLine = (why: string): string => (why.split('\n')[0] ?? '').replace(/; its last log lines:$/, '');
+
 /** Bytes of a file just written (0 if it is already gone): the panel adds it to the run's size. */
 function fileSize(path: string): number {
   try {
@@ -342,8 +345,8 @@ function onHung(ctx: SessionContext, pool: Pool, slot: WorkerSlot, hung: Hung): 
 function onDied(ctx: SessionContext, slot: WorkerSlot, died: Died): void {
   const model = died.unit?.entry.key ?? null;
   const chunk = died.unit?.chunk.index ?? null;
-  ctx.journal.append({ type: 'worker_died', worker: slot.id, pid: died.pid, reason: died.why.split('\n')[0]!, model, chunk, inARow: slot.failuresInARow });
-  ctx.report({ kind: 'log', line: `${slot.id}'s runtime ${died.pid} ${died.why.split('\n')[0]!.replace(/^the Python runtime /, '')} during ${died.unit ? `${model} chunk ${chunk}` : 'its start-up'}; its units go back to the queue` });
+  ctx.journal.append({ type: 'worker_died', worker: slot.id, pid: died.pid, reason: firstLine(died.why), model, chunk, inARow: slot.failuresInARow });
+  ctx.report({ kind: 'log', line: `${slot.id}'s runtime ${died.pid} ${firstLine(died.why).replace(/^the Python runtime /, '')} during ${died.unit ? `${model} chunk ${chunk}` : 'its start-up'}; its units go back to the queue` });
 }
 
 /** Carries out one session with the reducer (sessionReducer.ts): await the runtime, feed it in, do what it says. */

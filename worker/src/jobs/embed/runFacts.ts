@@ -61,6 +61,10 @@ export function settingsOf(manifest: RunManifest, records: readonly JournalRecor
     vramLimitGiB: spec.vramLimitGiB,
     maxSeqLen: spec.maxSeqLen,
     keepChunks: spec.keepChunks,
+    vramWarning: spec.vramWarning,
+    vramCritical: spec.vramCritical,
+    onCritical: spec.onCritical,
+    workers: spec.workers,
   };
 }
 

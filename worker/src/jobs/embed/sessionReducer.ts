@@ -269,7 +269,11 @@ function onEvent(state: SessionState, event: RuntimeToEngine, cachedBudget: numb
       checkDims(spec.aggregate, event.models.map((model) => ({ key: model.modelKey, dim: model.dim })));
       return { ...state, described: true };
     case 'pass_started': {
-      if (!state.open.has(event.model)) throw new HeadroomError('internal', `runtime reported pass_started for ${event.model}, a pass the Engine did not open`);
+      // A pass may be closing before its start is confirmed: with several workers the others can drain the
+      // queue between this worker's pass_start and its pass_started; pass_completed follows as usual.
+      if (!state.open.has(event.model) && !state.closing.has(event.model)) {
+        throw new HeadroomError('internal', `runtime reported pass_started for ${event.model}, a pass the Engine did not open`);
+      }
       const fixed = fixedBatches(spec);
       const key = budgetKey(event, fingerprint(config, event.model));
       const fromRun = fixed ? null : (state.lastBudget.get(event.model) ?? null);

@@ -59,7 +59,8 @@ export function interruptionPhase(reason: string | null): string {
   if (reason === null) return 'interrupted: the app exited';
   const why = reason.replace(/^run interrupted:\s*/, '');
   if (/^stopped by (a signal|SIG)/.test(why)) return 'stopped by you';
-  if (/out of memory|MemoryError|OOM/i.test(why)) return 'interrupted: out of memory';
+  if (/at the critical level/.test(why)) return 'interrupted: memory reached the critical level';
+  if (/out of memory|MemoryError/i.test(why) || /\bOOM\b/.test(why)) return 'interrupted: out of memory';
   if (/hung/.test(why)) return 'interrupted: the runtime hung';
   if (/no space left/.test(why)) return 'interrupted: the disk is full';
   if (/was killed by/.test(why)) return 'interrupted: the runtime was killed';

@@ -38,6 +38,9 @@ function threadsFromEnv(env: NodeJS.ProcessEnv): number | null {
   return n;
 }
 
+/** HEADROOM_WORKER names the worker on its process, so the GPU monitor can say which worker a PID is. */
+const named = (env: NodeJS.ProcessEnv, index: number): NodeJS.ProcessEnv => ({ ...env, HEADROOM_WORKER: workerId(index) });
+
 const withThreads = (env: NodeJS.ProcessEnv, threads: number | null): NodeJS.ProcessEnv =>
   threads === null ? env : { ...env, ...Object.fromEntries(THREAD_VARS.map((name) => [name, String(threads)])) };
 
@@ -51,15 +54,15 @@ function visibleIds(env: NodeJS.ProcessEnv): string[] | null {
 /** The workers' runtimes: `workers` null is today's single worker on the models' own devices. */
 export function planWorkers(workers: readonly string[] | null, base: NodeJS.ProcessEnv): WorkerPlan[] {
   const fixed = threadsFromEnv(base);
-  if (workers === null) return [{ id: workerId(0), device: null, runtimeDevice: null, env: withThreads(base, fixed), threads: fixed }];
+  if (workers === null) return [{ id: workerId(0), device: null, runtimeDevice: null, env: withThreads(named(base, 0), fixed), threads: fixed }];
   const cpus = workers.filter((device) => device === 'cpu').length;
   const share = fixed ?? Math.max(1, Math.floor(availableParallelism() / Math.max(1, cpus)));
   const visible = visibleIds(base);
   return workers.map((device, i) => {
-    if (device === 'cpu') return { id: workerId(i), device, runtimeDevice: 'cpu', env: withThreads({ ...base, CUDA_VISIBLE_DEVICES: '' }, share), threads: share };
+    if (device === 'cpu') return { id: workerId(i), device, runtimeDevice: 'cpu', env: withThreads({ ...named(base, i), CUDA_VISIBLE_DEVICES: '' }, share), threads: share };
     const n = Number(device.slice('cuda:'.length));
     const pinned = visible ? (visible[n] ?? String(n)) : String(n);
-    return { id: workerId(i), device, runtimeDevice: 'cuda:0', env: withThreads({ ...base, CUDA_VISIBLE_DEVICES: pinned }, fixed), threads: fixed };
+    return { id: workerId(i), device, runtimeDevice: 'cuda:0', env: withThreads({ ...named(base, i), CUDA_VISIBLE_DEVICES: pinned }, fixed), threads: fixed };
   });
 }
 

@@ -229,6 +229,16 @@ describe('a runtime session (the reducer)', () => {
     expect(brief(last.effects).filter((e) => e === 'done')).toHaveLength(1);
   });
 
+  it('with several workers: a pass whose units other workers took before it loaded ends, and the session is done', () => {
+    const state = session({ perModel: 1 });
+    const opened = run(state, start(state), described(state)).state;
+    // The run's queue drained by the other workers between this worker's pass_start and its pass_started.
+    const drained = step({ ...opened, unsent: new Map([['a', []], ['b', []]]) }, { kind: 'mode', ensembleMode: 'simultaneous' });
+    expect(brief(drained.effects)).toEqual(['pass_end a', 'pass_end b']);
+    const { effects } = run(drained.state, passStarted('a'), passStarted('b'), passCompleted('a'), passCompleted('b'));
+    expect(brief(effects).filter((e) => /^(encode|fail|done)/.test(e))).toEqual(['done']);
+  });
+
   it('re-plans only the remaining work when the mode changes mid-run', () => {
     const changed = step(working(), { kind: 'mode', ensembleMode: 'sequential' });
     expect(brief(changed.effects)).toEqual(['pass_end b']);

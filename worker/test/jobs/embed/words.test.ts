@@ -143,6 +143,12 @@ describe('a run in the user\'s words', () => {
     expect(interruptionPhase('run interrupted: the Python runtime hung 3 times in a row')).toBe('interrupted: the runtime hung');
     expect(interruptionPhase('no space left in /x: free space, then resume')).toBe('interrupted: the disk is full');
     expect(interruptionPhase('stopped by SIGTERM')).toBe('stopped by you');
+    // "headroom" holds "oom": a resume hint or a run path must not read as out of memory.
+    expect(interruptionPhase('run interrupted: the Python runtime hung 3 times in a row; then `headroom resume /runs/a`')).toBe('interrupted: the runtime hung');
+    expect(interruptionPhase('no space left in /home/me/headroom-runs/a: free space, then `headroom resume /home/me/headroom-runs/a`')).toBe('interrupted: the disk is full');
+    expect(interruptionPhase('run interrupted: the Python runtime was killed by SIGKILL in /home/me/headroom-runs/a')).toBe('interrupted: the runtime was killed');
+    expect(interruptionPhase('run interrupted: memory at the critical level: 97% of 23.54 GiB (critical 95%), and --on-critical is pause; `headroom resume x`')).toBe('interrupted: memory reached the critical level');
+    expect(interruptionPhase('run interrupted: OOM in chunk 3')).toBe('interrupted: out of memory');
   });
 
   it('a failed run says why in one sentence and what to do, in the form\'s words', async () => {
