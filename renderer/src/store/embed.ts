@@ -166,7 +166,7 @@ function foldEmbedEvent(draft: SeriesDraft, at: number, event: EmbedEvent): void
       return;
     case 'vram_level': {
       const share = `${((100 * event.used) / event.total).toFixed(0)}% of ${bytesWord(event.total)}`;
-      const acted = event.action === 'warn' ? 'a warning' : event.action === 'shrink' ? `budget shrunk${event.budget === null ? '' : ` to ${Math.round(event.budget).toLocaleString()} tokens`}, cache released` : 'run paused';
+      const acted = event.action === 'warn' ? 'nothing done below the critical level' : event.action === 'shrink' ? `budget shrunk${event.budget === null ? '' : ` to ${Math.round(event.budget).toLocaleString()} tokens`}, cache released` : 'run paused';
       draft.incident(at, { kind: event.level, worker: event.worker ?? null, words: `VRAM ${event.level}: ${share} in use (${event.model}, chunk ${event.chunk}): ${acted}` });
       return;
     }

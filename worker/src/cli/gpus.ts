@@ -44,7 +44,9 @@ export function gpusTable(sample: GpuSample): string {
         or(gpu.utilization, '%'),
         or(gpu.temperature, '°C'),
         gpu.power === null ? '—' : `${Math.round(gpu.power)} W${gpu.powerLimit === null ? '' : ` / ${Math.round(gpu.powerLimit)} W`}`,
-        `${showBytes(gpu.unaccounted)}${gpu.baseline.source === 'learned' ? '' : ' (no idle baseline yet)'}`,
+        gpu.unaccounted === null
+          ? '— (a process has no figure)'
+          : `${showBytes(gpu.unaccounted)}${gpu.baseline.source === 'learned' ? '' : ' (driver baseline not learned yet)'}`,
       ]);
     }
     lines.push(...pad(rows));

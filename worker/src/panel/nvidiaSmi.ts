@@ -55,7 +55,10 @@ function rows(csv: string): string[][] {
     .map((line) => line.split(',').map((field) => field.trim()));
 }
 
-/** --query-gpu rows (memory in MiB) in bytes; a row that is not one (wrong field count, no index, unreadable memory) is skipped. */
+/** 16 TiB in MiB: far past any GPU's memory, so a bigger total is a garbled figure. */
+const MAX_TOTAL_MIB = 16 * 1024 * 1024;
+
+/** --query-gpu rows (memory in MiB) in bytes; a row that is not one (wrong field count, no index, unreadable or impossible memory, a repeated index) is skipped. */
 export function parseGpus(csv: string): { gpus: SmiGpu[]; skipped: number } {
   const gpus: SmiGpu[] = [];
   let skipped = 0;
@@ -63,7 +66,9 @@ export function parseGpus(csv: string): { gpus: SmiGpu[]; skipped: number } {
     const [index, uuid, name, used, total, util, temp, power, limit] = fields;
     const memoryUsed = figure(used);
     const memoryTotal = figure(total);
-    if (fields.length !== 9 || !/^\d+$/.test(index!) || memoryUsed === null || memoryTotal === null || memoryUsed < 0 || memoryTotal <= 0) {
+    // A row that cannot be a GPU's (a repeated index, more used than there is, a total past any card's) is unreadable, not shown.
+    const impossible = memoryUsed === null || memoryTotal === null || memoryUsed < 0 || memoryTotal <= 0 || memoryTotal > MAX_TOTAL_MIB || memoryUsed > memoryTotal;
+    if (fields.length !== 9 || !/^\d+$/.test(index!) || impossible || gpus.some((gpu) => gpu.index === Number(index))) {
       skipped += 1;
       continue;
     }

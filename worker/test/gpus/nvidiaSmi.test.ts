@@ -21,6 +21,18 @@ describe("nvidia-smi's CSV", () => {
     expect(skipped).toBe(3);
   });
 
+  it('skips rows no GPU could print: a repeated index, more used than its total, a total past 16 TiB', () => {
+    const csv = [
+      '0, GPU-aaaa, T4, 1000, 15360, 1, 40, 20, 70',
+      '0, GPU-aaaa, T4, 2000, 15360, 1, 40, 20, 70',
+      '1, GPU-bbbb, T4, 16000, 15360, 1, 40, 20, 70',
+      '2, GPU-cccc, T4, 1000, 99999999999999999999, 1, 40, 20, 70',
+    ].join('\n');
+    const { gpus, skipped } = parseGpus(csv);
+    expect(gpus.map((gpu) => [gpu.index, gpu.memoryUsed / MIB])).toEqual([[0, 1000]]);
+    expect(skipped).toBe(3);
+  });
+
   it('reads process rows; [N/A] memory is null; "No running processes found" is no row and no damage', () => {
     expect(parseApps('GPU-aaaa, 4242, 812\nGPU-bbbb, 77, [N/A]\nnonsense\n')).toEqual({
       apps: [

@@ -34,7 +34,7 @@ const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 
 /** "memory at 96% of 16.00 GiB (critical) in m chunk 3: batches halved to 2048 tokens, cached memory released". */
 export function vramLevelLine(e: { model: string; chunk: number; level: 'warning' | 'critical'; used: number; total: number; action: 'warn' | 'shrink' | 'pause'; budget: number | null }): string {
-  const what = { warn: 'a warning', shrink: `batches halved to ${e.budget ?? '?'} tokens, cached memory released`, pause: 'the run pauses' }[e.action];
+  const what = { warn: 'nothing done below the critical level', shrink: `batches halved to ${e.budget ?? '?'} tokens, cached memory released`, pause: 'the run pauses' }[e.action];
   return `memory at ${pct(e.used, e.total)} of ${gib(e.total)} (${e.level} level) in ${e.model} chunk ${e.chunk}: ${what}`;
 }
 

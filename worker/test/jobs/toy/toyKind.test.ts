@@ -31,7 +31,7 @@ function unitIndexes(runDir: string): number[] {
 describe('a toy kind through the CLI', () => {
   it('is started, killed -9, shown by status, resumed and summarised, every unit done exactly once', async () => {
     const out = join(tempDir(), 'toy-run');
-    const run = startCli(['toy', '--out', out, '--units', '40', '--unit-ms', '50', '--json'], env);
+    const run = startCli(['toy', '--out', out, '--units', '40', '--unit-ms', '150', '--json'], env); // 6 s of units: a loaded box still kills it midway
     await waitFor(() => {
       try {
         return unitIndexes(out).length >= 5;
@@ -49,7 +49,7 @@ describe('a toy kind through the CLI', () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ kind: 'toy', status: 'interrupted', unitsDone: killedAt, unitsTotal: 40, owner: null });
     const human = await cli(['status', out], env);
     expect(human.stdout).toMatch(/kind +toy/);
-    expect(human.stdout).toMatch(new RegExp(`units +${killedAt}/40 \\(50 ms each\\)`));
+    expect(human.stdout).toMatch(new RegExp(`units +${killedAt}/40 \\(150 ms each\\)`));
     expect(human.stdout).toMatch(/continue with: headroom resume/);
 
     const resumed = await cli(['resume', out, '--json'], env);
