@@ -27,6 +27,9 @@ class Context:
         self.running = threading.Event()  # cleared by `pause`, set by `resume`
         self.running.set()
         self.working = threading.Event()  # set while a command is in hand: memory events flow
+        # Held while a memory event is taken and sent, and while `working` is cleared: once
+        # stop_working() returns no memory event can follow (so `done` stays the last line).
+        self.memory_lock = threading.Lock()
         self.device = "cpu"  # the device the memory events describe
         self.capacity: int | None = None  # bytes the runtime may use there (a cap, or the device)
 
@@ -44,10 +47,15 @@ class Context:
         """Where a job lets a pause take hold: reports `paused`, then blocks until `resume`."""
         if self.running.is_set():
             return
+        self.stop_working()
         self.send({"type": "paused"})
-        self.working.clear()
         self.running.wait()
         self.working.set()
+
+    def stop_working(self) -> None:
+        """No memory event after this returns, until `working` is set again."""
+        with self.memory_lock:
+            self.working.clear()
 
 
 class Job(Protocol):

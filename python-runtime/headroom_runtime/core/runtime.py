@@ -102,10 +102,12 @@ class Runtime:
         context = self.context
         while True:
             context.working.wait()
-            try:
-                context.send({"type": "memory", **memory.sample(context.device, context.capacity)})
-            except Exception as exc:  # a figure we cannot read must not stop the work
-                log.warning("memory sample failed: %s", exc)
+            with context.memory_lock:
+                if context.working.is_set():  # the work may have ended while this thread woke
+                    try:
+                        context.send({"type": "memory", **memory.sample(context.device, context.capacity)})
+                    except Exception as exc:  # a figure we cannot read must not stop the work
+                        log.warning("memory sample failed: %s", exc)
             time.sleep(MEMORY_EVERY_S)
 
     def start_heartbeat(self) -> None:
@@ -148,7 +150,7 @@ class Runtime:
                 log.error("%s failed:\n%s", kind, traceback.format_exc())
                 self.context.error("internal", f"{kind} failed: {type(exc).__name__}: {exc}", fatal=True)
             finally:
-                self.context.working.clear()
+                self.context.stop_working()
 
     def hello(self, command: Message) -> None:
         import torch

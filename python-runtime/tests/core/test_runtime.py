@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -24,6 +25,9 @@ def events_of(stream: io.StringIO) -> list[dict[str, Any]]:
 def test_heartbeats_keep_coming_while_the_main_thread_is_busy(monkeypatch: Any) -> None:
     """A slow model load (here: pure Python holding the GIL) never silences the runtime."""
     monkeypatch.setattr(runtime_module, "HEARTBEAT_EVERY_S", 0.05)
+    # The first event builds the schema validators: under a busy main thread that took most of
+    # the second on CI. Build them here, so that the second below measures beats alone.
+    EventWriter(io.StringIO()).send({"type": "heartbeat"})
     stream = io.StringIO()
     runtime = Runtime(EventWriter(stream))
     runtime.start_heartbeat()
@@ -104,3 +108,31 @@ def test_the_dispatch_table_refuses_unknown_commands_and_two_owners() -> None:
         dispatch_table({}, [("a", {"describe": noop}), ("b", {"describe": noop})])
     with pytest.raises(ValueError, match="'hello' claimed by both core and toy"):
         dispatch_table({"hello": noop}, [("toy", {"hello": noop})])
+
+
+def test_no_memory_event_follows_done_even_when_a_sample_is_in_flight(monkeypatch: Any) -> None:
+    """The CI race: a memory sample still being taken as the last command ends came after `done`."""
+    sampling = threading.Event()
+    real_sample = runtime_module.memory.sample
+
+    def slow_sample(device: str, capacity: int | None) -> dict[str, Any]:
+        sampling.set()
+        time.sleep(0.3)  # the command ends and shutdown is served while this is in hand
+        return real_sample(device, capacity)
+
+    monkeypatch.setattr(runtime_module.memory, "sample", slow_sample)
+
+    class QuickJob(ToyJob):
+        def describe(self, command: Message) -> None:
+            sampling.wait(timeout=5)  # end the command while the sample is being taken
+            super().describe(command)
+
+    stream = io.StringIO()
+    runtime = Runtime(EventWriter(stream), [JobEntry("toy", QuickJob)])
+    threading.Thread(target=runtime.report_memory, daemon=True).start()
+    spec = {"model": "m", "modelKey": "m", "device": "cpu", "maxSeqLen": None, "vramLimit": None}
+    runtime.read_commands(io.StringIO(json.dumps({"type": "describe", "specs": [spec]}) + "\n"))
+    assert runtime.serve() == 0
+    time.sleep(0.5)  # a sample sent late would be in the stream by now
+    kinds = [event["type"] for event in events_of(stream)]
+    assert "memory" in kinds and kinds[-1] == "done", kinds
