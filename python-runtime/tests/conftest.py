@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +34,27 @@ BATCHING = {
 def runtime_env() -> dict[str, str]:
     """The environment a test starts `python -m headroom_runtime` in."""
     return {**os.environ, "PYTHONPATH": str(RUNTIME_DIR), "HF_HUB_OFFLINE": "1"}
+
+
+def run_session(
+    messages: list[dict[str, Any]], env: dict[str, str] | None = None, timeout: float = 180
+) -> tuple[list[dict[str, Any]], str]:
+    """One whole session of `python -m headroom_runtime`: hello, the messages, shutdown.
+    Returns the events it wrote and its stderr."""
+    from headroom_runtime.core.schema import PROTOCOL_VERSION
+
+    hello = {"type": "hello", "protocol": PROTOCOL_VERSION}
+    lines = [json.dumps(m) for m in [hello, *messages, {"type": "shutdown"}]]
+    done = subprocess.run(
+        [sys.executable, "-m", "headroom_runtime"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=env or runtime_env(),
+        timeout=timeout,
+        check=True,
+    )
+    return [json.loads(line) for line in done.stdout.splitlines()], done.stderr
 
 
 @pytest.fixture(scope="session")

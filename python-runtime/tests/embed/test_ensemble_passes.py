@@ -4,17 +4,14 @@ between sequential passes, a shared model loaded once, redaction on the way out.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BATCHING, runtime_env
+from conftest import BATCHING, run_session, runtime_env
 
 from headroom_dev.tiny_model import build_tiny_model
 from headroom_runtime.core.devices import pick_device
-from headroom_runtime.core.schema import PROTOCOL_VERSION
 from headroom_runtime.embed.encoder import load_model
 from headroom_runtime.embed.model_info import embedding_dim, resident_bytes, weight_bytes
 from headroom_runtime.embed.models import DEFAULT_MODEL, resolve_model
@@ -36,23 +33,6 @@ def spec(model: Path, key: str) -> dict[str, Any]:
 def encode(model: Path, key: str, path: Path) -> dict[str, Any]:
     chunk = {"index": 0, "texts": ["one", "two words", "three more words"], "path": str(path)}
     return {"type": "encode", "spec": spec(model, key), "batching": BATCHING, "chunks": [chunk]}
-
-
-def run(
-    messages: list[dict[str, Any]], env: dict[str, str] | None = None
-) -> tuple[list[dict[str, Any]], str]:
-    hello = {"type": "hello", "protocol": PROTOCOL_VERSION}
-    lines = [json.dumps(m) for m in [hello, *messages, {"type": "shutdown"}]]
-    done = subprocess.run(
-        [sys.executable, "-m", "headroom_runtime"],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        env=env or runtime_env(),
-        timeout=180,
-        check=True,
-    )
-    return [json.loads(line) for line in done.stdout.splitlines()], done.stderr
 
 
 def of(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -79,7 +59,7 @@ def test_sequential_passes_hold_one_model_and_simultaneous_holds_both(
     small, large = models["small"], models["large"]
     size = sizes(models)
     assert size["large"] > 2 * size["small"]
-    sequential, _ = run(
+    sequential, _ = run_session(
         [
             {"type": "describe", "specs": [spec(small, "s"), spec(large, "l")]},
             {"type": "pass_start", "spec": spec(small, "s")},
@@ -97,7 +77,7 @@ def test_sequential_passes_hold_one_model_and_simultaneous_holds_both(
     assert completed["l"]["residentPeak"] == size["large"]  # the small one was released first
     assert completed["l"]["rows"] == 3 and completed["l"]["released"] and completed["l"]["peak"] is None
 
-    simultaneous, _ = run(
+    simultaneous, _ = run_session(
         [
             {"type": "pass_start", "spec": spec(small, "s")},
             {"type": "pass_start", "spec": spec(large, "l")},
@@ -113,7 +93,7 @@ def test_sequential_passes_hold_one_model_and_simultaneous_holds_both(
 
 def test_a_model_shared_by_two_passes_is_loaded_once(models: dict[str, Path], tmp_path: Path) -> None:
     small = models["small"]
-    events, _ = run(
+    events, _ = run_session(
         [
             {"type": "pass_start", "spec": spec(small, "a")},
             encode(small, "a", tmp_path / "a.npy"),
@@ -128,7 +108,7 @@ def test_a_model_shared_by_two_passes_is_loaded_once(models: dict[str, Path], tm
 
 
 def test_describe_names_a_missing_model_before_any_work(tmp_path: Path) -> None:
-    events, _ = run([{"type": "describe", "specs": [spec(tmp_path / "absent", "x")]}])
+    events, _ = run_session([{"type": "describe", "specs": [spec(tmp_path / "absent", "x")]}])
     error = of(events, "error")[0]
     assert error["code"] == "model_not_found" and error["fatal"] and not of(events, "pass_started")
 
@@ -142,7 +122,7 @@ def test_secrets_leave_the_worker_masked(tmp_path: Path) -> None:
         "HEADROOM_SECRET_ENV": "MY_VALUE",
     }
     model = f"https://user:{token}@huggingface.co/org/model?token={token}&x=s3cr3t-value-42"
-    events, stderr = run(
+    events, stderr = run_session(
         [{"type": "describe", "specs": [{**spec(tmp_path, "x"), "model": model}]}],
         env=env,
     )

@@ -8,22 +8,18 @@ Two workers on one GPU (`--workers cuda:0,cuda:0`) needs the Engine: not here.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 import torch
-from conftest import BATCHING, runtime_env
+from conftest import BATCHING, run_session
 
 from headroom_dev.testing import encode_texts
 from headroom_dev.tiny_model import build_tiny_model
-from headroom_runtime.core.schema import PROTOCOL_VERSION
 from headroom_runtime.embed.encoder import load_model
 
 pytestmark = pytest.mark.gpu
@@ -74,21 +70,6 @@ def test_nvidia_smi_figures_agree_with_torch(tmp_path: Path) -> None:
     assert abs(total - torch.cuda.get_device_properties(device).total_memory) < 1 * GIB
 
 
-def run_runtime(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    hello = {"type": "hello", "protocol": PROTOCOL_VERSION}
-    lines = [json.dumps(m) for m in [hello, *messages, {"type": "shutdown"}]]
-    done = subprocess.run(
-        [sys.executable, "-m", "headroom_runtime"],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        env=runtime_env(),
-        timeout=600,
-        check=True,
-    )
-    return [json.loads(line) for line in done.stdout.splitlines()]
-
-
 def test_the_guard_acts_on_real_memory_under_a_vram_limit(tmp_path: Path) -> None:
     """A 1.5 GiB cap, a critical level below the batcher's target: the guard must shrink."""
     model = build_tiny_model(tmp_path / "base", dim=768, layers=12, max_seq_len=512)
@@ -115,7 +96,7 @@ def test_the_guard_acts_on_real_memory_under_a_vram_limit(tmp_path: Path) -> Non
         "batching": batching,
         "chunks": [{"index": 0, "texts": TEXTS, "path": str(out)}],
     }
-    events = run_runtime([encode])
+    events, _ = run_session([encode], timeout=600)
     assert not [e for e in events if e["type"] == "error"], events
     levels = [e for e in events if e["type"] == "vram_level"]
     critical = [e for e in levels if e["level"] == "critical"]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BATCHING, runtime_env
+from conftest import BATCHING, run_session, runtime_env
 
 from headroom_runtime.core.schema import PROTOCOL_VERSION
 from headroom_runtime.embed import faults
@@ -89,21 +89,6 @@ def test_critical_with_pause_pauses_and_says_so() -> None:
     assert calls == ["pause"]
 
 
-def run(messages: list[dict[str, Any]], env: dict[str, str]) -> list[dict[str, Any]]:
-    hello = {"type": "hello", "protocol": PROTOCOL_VERSION}
-    lines = [json.dumps(m) for m in [hello, *messages, {"type": "shutdown"}]]
-    done = subprocess.run(
-        [sys.executable, "-m", "headroom_runtime"],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=True,
-    )
-    return [json.loads(line) for line in done.stdout.splitlines()]
-
-
 def encode(model: Path, out: Path, chunks: int, batching: dict[str, Any]) -> dict[str, Any]:
     texts = [f"document number {i} with some words" * (1 + i % 3) for i in range(12)]
     return {
@@ -119,7 +104,7 @@ def test_the_runtime_shrinks_at_critical_and_sends_baselines_between_chunks(
 ) -> None:
     batching = {**BATCHING, "minBatch": 1, "maxBatch": 4, "initialBudget": 256}
     env = {**runtime_env(), faults.MEMORY_USED: "0.5,0.5,0.97", faults.LEAK_MB: "16"}
-    events = run([encode(tiny_model, tmp_path, 3, batching)], env)
+    events, _ = run_session([encode(tiny_model, tmp_path, 3, batching)], env, timeout=120)
     levels = [e for e in events if e["type"] == "vram_level"]
     assert [(e["level"], e["action"]) for e in levels] == [("critical", "shrink")]
     assert levels[0]["budget"] == 128

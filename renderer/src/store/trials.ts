@@ -10,7 +10,7 @@
  * finished trial, whatever the history thinned).
  */
 import type { RunEvent, RunHistory, RunInfo } from '../../../worker/src/contract/api.ts';
-import { TrialsEvent, TrialsRunInfo, type FamilySummary, type TrialsTable } from '../../../worker/src/contract/jobs/trials.ts';
+import { rankFamilies, TrialsEvent, TrialsRunInfo, type FamilySummary, type TrialsTable } from '../../../worker/src/contract/jobs/trials.ts';
 import { SessionEvent } from '../../../worker/src/contract/runs.ts';
 import { TrialsFamily, type TrialKey, type TrialRunner, type TrialParams, type TrialResult } from '../../../worker/src/contract/trialsProtocol.ts';
 import type { Point } from '../charts/decimate.ts';
@@ -437,16 +437,6 @@ export function bestOf(results: readonly TrialResult[]): TrialResult | null {
   let best: TrialResult | null = null;
   for (const r of results) if (r.state === 'complete' && r.value !== null && (best === null || r.value > best.value!)) best = r;
   return best;
-}
-
-/** Ranks by best value (higher is better; a tie keeps the given order); a family without a complete trial has no rank. */
-export function rankFamilies(list: readonly FamilySummary[]): FamilySummary[] {
-  const ranked = list
-    .map((summary, index) => ({ summary, index }))
-    .filter(({ summary }) => summary.best !== null)
-    .sort((a, b) => b.summary.best!.value - a.summary.best!.value || a.index - b.index);
-  const rankOf = new Map(ranked.map(({ index }, position) => [index, position + 1]));
-  return list.map((summary, index) => ({ ...summary, rank: rankOf.get(index) ?? null }));
 }
 
 /** What the comparison reads of a sweep beside its trials. */

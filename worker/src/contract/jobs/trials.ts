@@ -124,6 +124,16 @@ export const FamilySummary = z.object({
 });
 export type FamilySummary = z.infer<typeof FamilySummary>;
 
+/** Ranks by best value (higher is better; a tie keeps the given order); a family without a complete trial has no rank. The Engine's summaries and the panel's live comparison both rank with this. */
+export function rankFamilies(list: readonly FamilySummary[]): FamilySummary[] {
+  const ranked = list
+    .map((summary, index) => ({ summary, index }))
+    .filter(({ summary }) => summary.best !== null)
+    .sort((a, b) => b.summary.best!.value - a.summary.best!.value || a.index - b.index);
+  const rankOf = new Map(ranked.map(({ index }, position) => [index, position + 1]));
+  return list.map((summary, index) => ({ ...summary, rank: rankOf.get(index) ?? null }));
+}
+
 /** What the panel shows of a sweep beyond the base. */
 export const TrialsRunInfo = RunInfoBase.extend({
   data: z.string(),

@@ -12,6 +12,7 @@ import type { EnsembleMode, OomPolicy } from '../../contract/protocol.js';
 import { readCorpus, type Corpus } from '../../corpus/readCorpus.js';
 import { asHeadroomError, HeadroomError } from '../../errors.js';
 import { Journal } from '../../runs/journal.js';
+import { journalFailure } from '../../runs/lifecycle.js';
 import { writeFileAtomic } from '../../runs/atomicFile.js';
 import { acquireLock } from '../../runs/lock.js';
 import { refuseMaskedFields } from '../../runs/storable.js';
@@ -224,12 +225,7 @@ export async function executeRun(runDirArg: string, options: ExecuteOptions): Pr
     return summarize(runDir, manifest, journal, started, rowsEncoded, memory);
   } catch (error) {
     const failure = asHeadroomError(error, runDir);
-    try {
-      if (journal && failure.kind === 'interrupted') journal.append({ type: 'run_interrupted', reason: failure.message });
-      else if (journal) journal.append({ type: 'run_failed', kind: failure.kind, message: failure.message });
-    } catch {
-      /* a full disk may refuse even this line; the run reads as interrupted without it */
-    }
+    journalFailure(journal, failure);
     throw failure;
   } finally {
     journal?.close();

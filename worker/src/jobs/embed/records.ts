@@ -1,6 +1,7 @@
 /** The journal's record types. A run's state is the replay of these (see runState.ts). */
 import { z } from 'zod';
 import type { Journal, NewRecord as BaseNewRecord } from '../../runs/journal.js';
+import { RunFailedRecord, RunInterruptedRecord } from '../../runs/lifecycle.js';
 import { ChunkStats, EnsembleMode, OomAction, OomKind, OomPolicy, ProbeMethod } from '../../contract/protocol.js';
 import { BudgetSource } from '../../contract/jobs/embed.js';
 
@@ -151,8 +152,8 @@ export const JournalRecord = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('policy_changed'), at: At, oomPolicy: OomPolicy }),
   ChunkRecord,
-  z.object({ type: z.literal('run_interrupted'), at: At, reason: z.string() }),
-  z.object({ type: z.literal('run_failed'), at: At, kind: z.string(), message: z.string() }),
+  RunInterruptedRecord,
+  RunFailedRecord,
   z.object({
     type: z.literal('run_completed'),
     at: At,

@@ -2,20 +2,10 @@
  * The families of a sweep side by side (FamilySummary), from its journal alone:
  * the status, the panel's list and the CLI's final summary read these. Pure.
  */
-import type { FamilySummary } from '../../contract/jobs/trials.js';
+import { rankFamilies, type FamilySummary } from '../../contract/jobs/trials.js';
 import type { TrialResult, TrialsFamily } from '../../contract/trialsProtocol.js';
 import type { JournalRecord } from './records.js';
 import { better, keyOf } from './runState.js';
-
-/** Ranks by best value (higher is better; a tie keeps the spec's order); a family without a complete trial has no rank. */
-export function rankFamilies(list: readonly FamilySummary[]): FamilySummary[] {
-  const ranked = list
-    .map((summary, index) => ({ summary, index }))
-    .filter(({ summary }) => summary.best !== null)
-    .sort((a, b) => b.summary.best!.value - a.summary.best!.value || a.index - b.index);
-  const rankOf = new Map(ranked.map(({ index }, position) => [index, position + 1]));
-  return list.map((summary, index) => ({ ...summary, rank: rankOf.get(index) ?? null }));
-}
 
 /**
  * Each family's wall time over the sessions. Families run one after another: in a

@@ -5,10 +5,9 @@
  * left at this session's rate. Curves, started trials and memory change nothing
  * listed: they return undefined at once (they are the high-rate events).
  */
-import type { FamilySummary, TrialsEvent, TrialsRunInfo } from '../../contract/jobs/trials.js';
+import { rankFamilies, type FamilySummary, type TrialsEvent, type TrialsRunInfo } from '../../contract/jobs/trials.js';
 import type { RunInfo } from '../../contract/runs.js';
 import type { TrialResult } from '../../contract/trialsProtocol.js';
-import { rankFamilies } from './families.js';
 import { namesFamilies, OPENING, progressLine, trainingPhase } from './words.js';
 
 /** sessionTrialsStart: complete trials when the session running now began (the status's, kept in the info beside the contract's fields). */

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { Journal, NewRecord as BaseNewRecord } from '../../runs/journal.js';
+import { RunFailedRecord, RunInterruptedRecord } from '../../runs/lifecycle.js';
 import { TreeWorkerReason, TrialKey, TrialResult, TrialRunner, TrialsFamily } from '../../contract/trialsProtocol.js';
 
 const Count = z.number().int().nonnegative();
@@ -73,8 +74,8 @@ export const JournalRecord = z.discriminatedUnion('type', [
    * MAX_HANGS_IN_A_ROW-th hang with no trial finished in between. running: the trials it had started and not finished.
    */
   z.object({ type: z.literal('worker_hung'), at: At, pid: Count, silentS: z.number().nonnegative(), timeoutS: z.number().nonnegative(), inARow: z.number().int().positive(), running: z.array(TrialKey) }),
-  z.object({ type: z.literal('run_interrupted'), at: At, reason: z.string() }),
-  z.object({ type: z.literal('run_failed'), at: At, kind: z.string(), message: z.string() }),
+  RunInterruptedRecord,
+  RunFailedRecord,
   z.object({ type: z.literal('run_completed'), at: At, complete: Count }),
 ]);
 export type JournalRecord = z.infer<typeof JournalRecord>;

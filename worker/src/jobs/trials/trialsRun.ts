@@ -15,6 +15,7 @@ import { asHeadroomError, HeadroomError } from '../../errors.js';
 import { writeFileAtomic } from '../../runs/atomicFile.js';
 import { checkWritable, removeDebris } from '../../runs/debris.js';
 import { Journal } from '../../runs/journal.js';
+import { journalFailure } from '../../runs/lifecycle.js';
 import { acquireLock } from '../../runs/lock.js';
 import { writeManifest } from '../../runs/manifest.js';
 import { refuseMaskedFields } from '../../runs/storable.js';
@@ -240,12 +241,7 @@ export async function executeTrialsRun(runDirArg: string, options: ExecuteOption
     return summarize(runDir, manifest, journal, started, after.trials.size - finished.length);
   } catch (error) {
     const failure = asHeadroomError(error, runDir);
-    try {
-      if (journal && failure.kind === 'interrupted') journal.append({ type: 'run_interrupted', reason: failure.message });
-      else if (journal) journal.append({ type: 'run_failed', kind: failure.kind, message: failure.message });
-    } catch {
-      /* a full disk may refuse even this line; the run reads as interrupted without it */
-    }
+    journalFailure(journal, failure);
     throw failure;
   } finally {
     journal?.close();

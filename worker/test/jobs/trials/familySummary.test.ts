@@ -2,9 +2,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TrialsRunInfo, type FamilySummary } from '../../../src/contract/jobs/trials.js';
+import { rankFamilies, TrialsRunInfo, type FamilySummary } from '../../../src/contract/jobs/trials.js';
 import type { TrialResult } from '../../../src/contract/trialsProtocol.js';
-import { familySummaries, rankFamilies } from '../../../src/jobs/trials/families.js';
+import { familySummaries } from '../../../src/jobs/trials/families.js';
 import { trialsJob } from '../../../src/jobs/trials/job.js';
 import { foldTrialsEvent } from '../../../src/jobs/trials/liveInfo.js';
 import { readManifest, runPaths } from '../../../src/jobs/trials/manifest.js';
