@@ -6,7 +6,7 @@
  * "Kill" ends its process group; axe finds nothing serious, light and dark, at 1024 px. Then the
  * New run form's Workers and VRAM guard fields: refusals under their fields, a run on cpu,cpu (memory
  * figures injected: HEADROOM_FAULT_MEMORY_USED) whose Workers card shows both workers and whose guard
- * warnings come back from disk after a reload.
+ * warnings and workers' last memory and batch figures come back from disk after a reload.
  * Screenshots: /tmp/notes/shots/gpus-*.png when that folder exists, else e2e/screenshots/.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
@@ -240,5 +240,19 @@ test('the New run form’s Workers and VRAM guard fields: refusals under their f
   expect((await events.evaluateAll((rows) => rows.map((row) => `${row.getAttribute('data-kind')} ${row.getAttribute('data-worker')}`))).sort()).toEqual(crossed.sort());
   await expect(page.getByRole('table', { name: 'Guard and health events' })).toContainText(/VRAM warning: 8\d% of .* in use/);
   await shot(page, '7-guard-from-history');
+
+  // The workers' memory and batch size, from disk too (the Engine has no live figures for a finished run): each
+  // worker's last recorded, said to be the run's end; never "—" for a worker that did work.
+  await expect(card.getByRole('columnheader', { name: 'Memory at end' })).toBeVisible();
+  for (const [i, w] of ['w0', 'w1'].entries()) {
+    const cells = card.locator(`tr[data-worker="${w}"] td`);
+    await expect(cells.nth(4)).toHaveText(/^[\d.]+ [KMG]iB$/); // memory
+    await expect(cells.nth(5)).toHaveText(/^[\d.]+ [KMG]iB$/); // peak
+    if (units[i]! > 0) await expect(cells.nth(6)).toHaveText(/^\d+ docs$/);
+  }
+  for (const theme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: theme });
+    await page.getByRole('region', { name: 'Workers' }).screenshot({ path: join(SHOTS, `gpus-8-workers-at-end-${theme}.png`) });
+  }
 });
 

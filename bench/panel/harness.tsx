@@ -80,6 +80,7 @@ function dayOfSamples(): RunSeries {
     log: [],
     workerVram: {},
     workerBatch: {},
+    workerPeak: {},
     baseline: [],
     incidents: [],
     batches: WINDOW,

@@ -4,7 +4,7 @@
  * fails it is dropped, never half-applied.
  */
 import type { RunEvent, RunHistory, RunInfo } from '../../../worker/src/contract/api.ts';
-import { EmbedEvent, EmbedRunInfo } from '../../../worker/src/contract/jobs/embed.ts';
+import { EmbedEvent, EmbedRunInfo, type EmbedWorkerInfo } from '../../../worker/src/contract/jobs/embed.ts';
 import { SessionEvent } from '../../../worker/src/contract/runs.ts';
 import type { Point } from '../charts/decimate.ts';
 import { bytes as bytesWord } from '../format.ts';
@@ -53,12 +53,14 @@ export interface RunSeries {
   /** Each worker's memory (allocated, bytes) and batch sizes (docs), by worker id: from the events that name their worker. */
   workerVram: Record<string, Point[]>;
   workerBatch: Record<string, Point[]>;
+  /** Each worker's highest memory figure seen (its samples' peak or allocated, bytes): the Workers card's peak once the run is not live. */
+  workerPeak: Record<string, number>;
   /** Memory after clean-up between units (the leak detector's input), every worker's. */
   baseline: Point[];
   incidents: Incident[];
 }
 
-export const emptySeries = (): RunSeries => ({ vram: [], total: null, batchDocs: [], tokensPerSecond: [], chunks: [], ooms: [], passes: [], log: [], batches: 0, workerVram: {}, workerBatch: {}, baseline: [], incidents: [] });
+export const emptySeries = (): RunSeries => ({ vram: [], total: null, batchDocs: [], tokensPerSecond: [], chunks: [], ooms: [], passes: [], log: [], batches: 0, workerVram: {}, workerBatch: {}, workerPeak: {}, baseline: [], incidents: [] });
 
 type PerWorker = 'workerVram' | 'workerBatch';
 type Lists = Pick<RunSeries, 'vram' | 'batchDocs' | 'tokensPerSecond' | 'chunks' | 'ooms' | 'log' | 'baseline' | 'incidents'>;
@@ -128,7 +130,11 @@ function foldEmbedEvent(draft: SeriesDraft, at: number, event: EmbedEvent): void
     case 'memory':
       if (event.allocated === null) return;
       draft.push('vram', { t, v: event.allocated });
-      if (event.worker !== undefined) draft.workerPoint('workerVram', event.worker, { t, v: event.allocated });
+      if (event.worker !== undefined) {
+        draft.workerPoint('workerVram', event.worker, { t, v: event.allocated });
+        const peak = Math.max(s.workerPeak[event.worker] ?? 0, event.peak ?? 0, event.allocated);
+        if (peak !== s.workerPeak[event.worker]) s.workerPeak = { ...s.workerPeak, [event.worker]: peak };
+      }
       s.total = event.total ?? s.total;
       return;
     case 'batch':
@@ -287,6 +293,33 @@ export const embedStore: KindStore = {
   onEvent: (store, event) => store.onEmbedEvent(event),
   rebuild: (store, history) => store.setEmbedSeries(history.runId, seriesFromHistory(history)),
 };
+
+/** A worker's memory, peak and batch size as the Workers card shows them. */
+export interface WorkerFigures {
+  allocated: number | null;
+  peak: number | null;
+  batchDocs: number | null;
+  /** When the run's history recorded them (seconds since the epoch, as the charts' t); null: the live figures, or none. */
+  recordedAt: number | null;
+}
+
+/**
+ * While the run is live, its Engine's figures (kept current by live events). Otherwise (done, stopped,
+ * interrupted, or opened from disk) the Engine has none: the last ones the run's history recorded for
+ * the worker (history.jsonl keeps each worker's samples apart, so each has its own last figures).
+ */
+export function workerFigures(worker: EmbedWorkerInfo, series: Pick<RunSeries, 'workerVram' | 'workerBatch' | 'workerPeak'>, live: boolean): WorkerFigures {
+  if (live) return { allocated: worker.allocated, peak: worker.peak, batchDocs: worker.batchDocs, recordedAt: null };
+  const memory = series.workerVram[worker.id]?.at(-1);
+  const batch = series.workerBatch[worker.id]?.at(-1);
+  const recorded = [memory?.t, batch?.t].filter((t) => t !== undefined);
+  return {
+    allocated: memory?.v ?? worker.allocated,
+    peak: series.workerPeak[worker.id] ?? worker.peak,
+    batchDocs: batch?.v ?? worker.batchDocs,
+    recordedAt: recorded.length > 0 ? Math.max(...recorded) : null,
+  };
+}
 
 const EMPTY = emptySeries();
 /** A run's series (a shared empty one before its first event, so selectors stay stable). */

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { RunEvent, RunInfo } from '../../../worker/src/contract/api.ts';
 import { EMBED_KIND, EmbedEvent, EmbedRunInfo } from '../../../worker/src/contract/jobs/embed.ts';
-import { applyEmbedEvent, embedSeriesOf, emptySeries, seriesFromHistory, type RunSeries } from '../../src/store/embed.ts';
+import { applyEmbedEvent, embedSeriesOf, emptySeries, seriesFromHistory, workerFigures, type RunSeries } from '../../src/store/embed.ts';
 import { useStore, WINDOW } from '../../src/store/index.ts';
 import { batch, chunk, embedRun, memory, oom } from './fixtures.ts';
 
@@ -104,6 +104,22 @@ describe('the VRAM guard, the leak detector and the workers (issue 14)', () => {
     expect(s.vram.map((p) => p.v)).toEqual([100, 300, 150]); // the run's line keeps every sample
     expect(s.baseline).toEqual([{ t: 4, v: 90 }]);
     expect(s.incidents).toEqual([]);
+  });
+
+  it('the Workers card’s figures: live, the Engine’s; not live, each worker’s last memory and batch, its highest peak', () => {
+    let s = emptySeries();
+    s = applyEmbedEvent(s, 1000, { kind: 'memory', allocated: 100, total: 1000, reserved: 100, free: 1000, peak: 700, worker: 'w0' });
+    s = applyEmbedEvent(s, 2000, workerMemory(300, 'w1'));
+    s = applyEmbedEvent(s, 3000, workerMemory(150, 'w0'));
+    s = applyEmbedEvent(s, 3500, { kind: 'batch', docs: 8, tokens: 80, padded: 90, ms: 5, peak: null, worker: 'w0' });
+    expect(s.workerPeak).toEqual({ w0: 700, w1: 300 });
+    const engine = { id: 'w0', device: 'cpu', pid: 7, state: 'working', restarts: 0, chunksDone: 1, allocated: 160, peak: 800, batchDocs: 9, budget: 100 } as const;
+    expect(workerFigures(engine, s, true)).toEqual({ allocated: 160, peak: 800, batchDocs: 9, recordedAt: null });
+    const fromJournal = { ...engine, state: 'done', pid: null, allocated: null, peak: null, batchDocs: null } as const;
+    expect(workerFigures(fromJournal, s, false)).toEqual({ allocated: 150, peak: 700, batchDocs: 8, recordedAt: 3.5 });
+    expect(workerFigures({ ...fromJournal, id: 'w1' }, s, false)).toEqual({ allocated: 300, peak: 300, batchDocs: null, recordedAt: 2 });
+    // A worker the history never heard from (or a history not loaded yet): nothing to show, not a made-up figure.
+    expect(workerFigures({ ...fromJournal, id: 'w2' }, s, false)).toEqual({ allocated: null, peak: null, batchDocs: null, recordedAt: null });
   });
 
   it('a pass is one model on one worker: both workers’ passes are kept, each start giving way to its end', () => {

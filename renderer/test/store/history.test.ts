@@ -12,7 +12,7 @@ import { EMBED_KIND } from '../../../worker/src/contract/jobs/embed.ts';
 import { HistoryWriter, readHistory } from '../../../worker/src/runs/history.ts';
 import { EMBED_HISTORY_SAMPLES } from '../../../worker/src/jobs/embed/historySamples.ts';
 import { simulateEmbedRun } from '../../../worker/test/runs/simulatedRun.ts';
-import { embedSeriesOf } from '../../src/store/embed.ts';
+import { embedSeriesOf, workerFigures } from '../../src/store/embed.ts';
 import { useStore } from '../../src/store/index.ts';
 import { timeDomain } from '../../src/store/timeline.ts';
 import { batch, chunk, memory } from './fixtures.ts';
@@ -99,6 +99,33 @@ describe('the run view from disk', () => {
     expect(timeline.ended).toEqual({ at: 70_000, outcome: 'failed', message: 'out of memory' });
     expect(timeDomain(timeline, 999_999)).toEqual([1000, 70_000]);
     expect(embedSeriesOf(useStore.getState(), RUN).log.at(-1)!.line).toBe('session ended: failed (out of memory)');
+  });
+
+  it('gives each worker its last figures from the history, even one never the run-wide extreme (a run opened after it ended)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'headroom-view-'));
+    const writer = new HistoryWriter(dir, EMBED_HISTORY_SAMPLES);
+    const t0 = 1_700_000_000_000;
+    const mine = <E extends RunEvent['event']>(event: E, worker: string): E => ({ ...event, worker });
+    writer.record({ kind: 'session', phase: 'start', command: 'start' }, t0);
+    // w0 swings from the least to the most (every bucket's extremes are its); w1's figures climb in between.
+    for (let i = 0; i < 40; i += 1) {
+      const at = t0 + i * 100;
+      writer.record(mine(memory(i % 2 ? 1e6 : 9e9, 1e10), 'w0'), at);
+      writer.record(mine(batch(i % 2 ? 1 : 64, 800, 100), 'w0'), at + 10);
+      writer.record(mine(memory(5e8 + i * 1e6, 1e10), 'w1'), at + 20);
+      writer.record(mine(batch(10 + Math.floor(i / 4), 800, 100), 'w1'), at + 30);
+    }
+    writer.record({ kind: 'session', phase: 'end', outcome: 'done', message: null }, t0 + 4100);
+    writer.close();
+    useStore.setState({ api: apiOver(dir).api });
+    await useStore.getState().loadHistory(RUN);
+    const series = embedSeriesOf(useStore.getState(), RUN);
+    // The Engine's figures of a run that is not live (its journal's): none.
+    const none = { id: 'w1', device: 'cpu', pid: null, state: 'done', restarts: 0, chunksDone: 3, allocated: null, peak: null, batchDocs: null, budget: 900 } as const;
+    expect(workerFigures(none, series, false)).toEqual({ allocated: 5e8 + 39e6, peak: 5e8 + 39e6, batchDocs: 19, recordedAt: (t0 + 3920) / 1000 }); // its last memory sample
+    expect(workerFigures({ ...none, id: 'w0' }, series, false)).toMatchObject({ allocated: 1e6, peak: 9e9, batchDocs: 1 });
+    // Live, the Engine's own figures stand (here none yet: "—").
+    expect(workerFigures(none, series, true)).toEqual({ allocated: null, peak: null, batchDocs: null, recordedAt: null });
   });
 
   it('loads the history of a simulated 24-hour run into the store quickly', async () => {

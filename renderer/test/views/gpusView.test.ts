@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { GpuSample } from '../../../worker/src/contract/api.ts';
 import { EmbedRunInfo } from '../../../worker/src/contract/jobs/embed.ts';
 import { applyEmbedEvent, emptySeries } from '../../src/store/embed.ts';
-import { GuardPart, WorkersCard } from '../../src/views/embed/WorkersCard.tsx';
+import { GuardPart, WorkersPart } from '../../src/views/embed/WorkersCard.tsx';
 import { GpusPage } from '../../src/views/GpusView.tsx';
 import { embedRun, EMBED_SETTINGS } from '../store/fixtures.ts';
 
@@ -87,12 +87,30 @@ describe('the embed run view’s workers and guard', () => {
   it('lists each worker: device, state, memory, batch, units', () => {
     const worker = (id: string, state: 'working' | 'given_up', restarts: number) => ({ id, device: 'cuda:0', pid: 10, state, restarts, chunksDone: 4, allocated: 512 * MIB, peak: 600 * MIB, batchDocs: 32, budget: 4096 });
     const run = EmbedRunInfo.parse(embedRun('e1', { workers: [worker('w0', 'working', 0), worker('w1', 'given_up', 3)] }));
-    const html = render(createElement(WorkersCard, { workers: run.workers! }));
+    const html = render(createElement(WorkersPart, { workers: run.workers!, series: emptySeries(), live: true, done: false }));
     expect(html).toContain('data-worker="w0"');
     expect(html).toContain('given up');
     expect(html).toContain('restarted 3×');
     expect(html).toContain('512.0 MiB');
     expect(html).toContain('32 docs');
+    expect(html).not.toContain('at end');
+  });
+
+  it('a run not live: each worker’s last figures from its history, said to be at the end (or last known)', () => {
+    const worker = (id: string) => ({ id, device: 'cpu', pid: null, state: 'done' as const, restarts: 0, chunksDone: 3, allocated: null, peak: null, batchDocs: null, budget: 4096 });
+    let series = applyEmbedEvent(emptySeries(), 1000, { kind: 'memory', allocated: 300 * MIB, reserved: null, free: null, total: null, peak: 310 * MIB, worker: 'w1' });
+    series = applyEmbedEvent(series, 2000, { kind: 'batch', docs: 12, tokens: 80, padded: 90, ms: 5, peak: null, worker: 'w1' });
+    const workers = [worker('w0'), worker('w1')];
+    const done = render(createElement(WorkersPart, { workers, series, live: false, done: true }));
+    expect(done).toMatch(/Memory <span[^>]*>at end</);
+    expect(done).toContain('300.0 MiB');
+    expect(done).toContain('310.0 MiB');
+    expect(done).toContain('12 docs');
+    expect(done).toContain('data-recorded-at="2"');
+    expect(done).toMatch(/data-worker="w0"(?:(?!data-worker).)*—/); // w0 reported nothing: still "—"
+    const stopped = render(createElement(WorkersPart, { workers, series, live: false, done: false }));
+    expect(stopped).toMatch(/Memory <span[^>]*>last known</);
+    expect(stopped).toContain('The run is not running');
   });
 
   it('the guard card says the run’s levels and lists its incidents', () => {

@@ -22,6 +22,9 @@ export function showBytes(bytes: number | null): string {
   return bytes >= GIB ? `${(bytes / GIB).toFixed(1)} GiB` : `${Math.round(bytes / MIB)} MiB`;
 }
 
+/** Process rows `headroom gpus` prints per GPU, the largest first (--json lists them all). */
+export const PROCESS_ROWS = 20;
+
 const or = (value: number | null, unit: string): string => (value === null ? '—' : `${Math.round(value)}${unit}`);
 
 function pad(rows: string[][]): string[] {
@@ -50,15 +53,24 @@ export function gpusTable(sample: GpuSample): string {
       ]);
     }
     lines.push(...pad(rows));
-    const processes = sample.gpus.flatMap((gpu) => gpu.processes.map((process) => ({ gpu, process })));
-    if (processes.length > 0) {
+    if (sample.gpus.some((gpu) => gpu.processes.length > 0)) {
       lines.push('', 'Processes');
       const table = [['GPU', 'PID', 'MEMORY', 'SOURCE', 'RUN', 'WORKER']];
-      for (const { gpu, process } of processes) {
-        const run = process.headroom ? `${process.headroom.runId}${process.headroom.role === 'child' ? ' (child)' : ''}${process.headroom.orphan ? ' ORPHAN' : ''}` : '(not Headroom)';
-        table.push([String(gpu.index), String(process.pid), showBytes(process.memoryUsed), process.source, run, process.headroom?.worker ?? '—']);
+      const more: string[] = [];
+      let noFigure = false;
+      for (const gpu of sample.gpus) {
+        // The largest first; past PROCESS_ROWS a GPU's rest is counted, not listed.
+        const largest = [...gpu.processes].sort((a, b) => (b.memoryUsed ?? -1) - (a.memoryUsed ?? -1));
+        for (const process of largest.slice(0, PROCESS_ROWS)) {
+          const run = process.headroom ? `${process.headroom.runId}${process.headroom.role === 'child' ? ' (child)' : ''}${process.headroom.orphan ? ' ORPHAN' : ''}` : '(not Headroom)';
+          noFigure ||= process.memoryUsed === null;
+          table.push([String(gpu.index), String(process.pid), process.memoryUsed === null ? '— (no figure)' : showBytes(process.memoryUsed), process.source, run, process.headroom?.worker ?? '—']);
+        }
+        if (largest.length > PROCESS_ROWS) more.push(`GPU ${gpu.index}: … and ${largest.length - PROCESS_ROWS} more (headroom gpus --json lists all)`);
       }
-      lines.push(...pad(table));
+      lines.push(...pad(table), ...more);
+      // The monitor never takes a figure the size of the device (or larger) for a process's (gpuMonitor.ts).
+      if (noFigure) lines.push("no figure: nvidia-smi said N/A for the process, or as much memory as its whole device or more (not a process's own)");
     }
     if (sample.note) lines.push('', `Note: ${sample.note}`);
   }

@@ -8,9 +8,12 @@
  *   start and end) are written as they come, the oldest thinned past MARKS_MAX.
  * - Samples (the high-rate events each kind names: memory, batches, chunks) are
  *   kept per time bucket as the events holding each value's minimum and maximum,
- *   so a spike never vanishes (as the charts draw them). When the buckets pass
- *   twice BUCKETS_MAX, buckets double in width and the file is rewritten (tmp +
- *   rename), so a day-long run of a million documents stays a few MB.
+ *   so a spike never vanishes (as the charts draw them). A sample that names its
+ *   worker (CommonEvent's `worker`) keeps its extremes per worker, so each
+ *   worker's line and last figures survive the thinning. When the buckets pass
+ *   twice BUCKETS_MAX (shared out among the workers), buckets double in width and
+ *   the file is rewritten (tmp + rename), so a day-long run of a million
+ *   documents stays a few MB, with any number of workers.
  *
  * Lines are appended without fsync (a lost last bucket costs a second of chart);
  * a torn or damaged line is skipped on read and cut before the next append.
@@ -32,7 +35,7 @@ const MAX_READ_BYTES = 16 * 1024 * 1024;
 const MAX_SEQ = 2 ** 40;
 
 export interface HistoryLimits {
-  /** Sample buckets kept: between this and twice this, whatever the run's length. */
+  /** Sample buckets kept: between this and twice this, whatever the run's length (divided among the workers the samples name). */
   bucketsMax: number;
   /** Marks kept: past this, the middle ones are dropped (the first and the latest stay). */
   marksMax: number;
@@ -188,11 +191,14 @@ interface Bucket {
   kept: Map<string, HistoryEntry>;
 }
 
-/** Keeps, per sample kind and value, the events holding the minimum and the maximum. */
-function keepExtremes(kept: Map<string, HistoryEntry>, entry: HistoryEntry, values: SampleValues[string]): void {
+/** Workers whose samples keep extremes of their own; past these, a worker's samples share one series (a bound, whatever the events say). */
+const WORKERS_MAX = 64;
+
+/** Keeps, per sample kind, value and worker (`series`), the events holding the minimum and the maximum. */
+function keepExtremes(kept: Map<string, HistoryEntry>, entry: HistoryEntry, values: SampleValues[string], series: string): void {
   values(entry.event).forEach((value, i) => {
     if (value === null) return;
-    const key = `${entry.event.kind}:${i}`;
+    const key = `${entry.event.kind}:${i}:${series}`;
     const valueOf = (held: HistoryEntry): number => values(held.event)[i] ?? 0;
     const low = kept.get(`${key}:min`);
     const high = kept.get(`${key}:max`);
@@ -222,6 +228,8 @@ export class HistoryWriter {
   private flushedBuckets = new Set<number>();
   private current: Bucket | null = null;
   private dropped = false;
+  /** The workers the samples named (each its own series): the buckets are shared out among them. */
+  private workers = new Set<string>();
 
   constructor(runDir: string, samples: SampleValues, limits: Partial<HistoryLimits> = {}) {
     this.path = historyPath(runDir);
@@ -254,6 +262,7 @@ export class HistoryWriter {
     this.bucketMs = Math.max(this.bucketMs, before.bucketMs);
     for (const entry of before.events) {
       if (Object.hasOwn(this.samples, entry.event.kind)) {
+        this.seriesOf(entry.event); // the workers an earlier session heard from
         this.flushed.push(entry);
         this.flushedBuckets.add(Math.floor(entry.at / this.bucketMs));
       } else this.marks.push(entry);
@@ -284,7 +293,23 @@ export class HistoryWriter {
 
   private keep(kept: Map<string, HistoryEntry>, entry: HistoryEntry): void {
     const values = this.samples[entry.event.kind];
-    if (values) keepExtremes(kept, entry, values);
+    if (values) keepExtremes(kept, entry, values, this.seriesOf(entry.event));
+  }
+
+  /** A sample's series: its worker's, '' for one that names none (and for workers past WORKERS_MAX). */
+  private seriesOf(event: HistoryEntry['event']): string {
+    const { worker } = event;
+    if (typeof worker !== 'string') return '';
+    if (!this.workers.has(worker)) {
+      if (this.workers.size >= WORKERS_MAX) return '';
+      this.workers.add(worker);
+    }
+    return worker;
+  }
+
+  /** Buckets kept (between this and twice this): BUCKETS_MAX shared out among the workers, so the file's size does not grow with them. */
+  private bucketsKept(): number {
+    return Math.max(1, Math.floor(this.limits.bucketsMax / Math.max(1, this.workers.size)));
   }
 
   private flushBucket(): void {
@@ -296,7 +321,7 @@ export class HistoryWriter {
     this.flushed.push(...entries);
     this.flushedBuckets.add(bucket.index);
     this.append([...entries, this.tally()]);
-    if (this.flushedBuckets.size > this.limits.bucketsMax * 2) this.compact();
+    if (this.flushedBuckets.size > this.bucketsKept() * 2) this.compact();
   }
 
   private tally(): Tally {
@@ -305,7 +330,7 @@ export class HistoryWriter {
 
   /** Wider buckets for the samples, fewer middle marks; then the file is rewritten whole. */
   private compact(): void {
-    while (this.flushedBuckets.size > this.limits.bucketsMax) {
+    while (this.flushedBuckets.size > this.bucketsKept()) {
       this.bucketMs *= 2;
       const buckets = new Map<number, Map<string, HistoryEntry>>();
       for (const entry of this.flushed) {

@@ -22,6 +22,21 @@ describe('headroom gpus', () => {
     expect(result.stdout).toMatch(/\n0 +999999 +900 MiB +nvidia-smi +\(not Headroom\)/);
   });
 
+  it('lists the 20 largest processes of a GPU and counts the rest (--json lists all); a process larger than its device has no figure, and the table says why', async () => {
+    const apps = Array.from({ length: 1000 }, (_, i) => `GPU-zero, ${100000 + i}, ${1 + i}\n`).join('') + 'GPU-one, 99, 20000\n';
+    const many = scenario({ gpu: [{ stdout: T4(0, 'GPU-zero', 15000) + T4(1, 'GPU-one', 15000) }], apps: [{ stdout: apps }] });
+    const text = await cli(['gpus'], many.env);
+    expect(text.exitCode, text.stderr).toBe(0);
+    const rows = text.stdout.split('\n').filter((line) => /^0 +1\d{5} /.test(line));
+    expect(rows.map((row) => Number(row.split(/ +/)[1]))).toEqual(Array.from({ length: 20 }, (_, i) => 100999 - i));
+    expect(text.stdout).toContain('GPU 0: … and 980 more (headroom gpus --json lists all)');
+    expect(text.stdout).toMatch(/\n1 +99 +— \(no figure\) +nvidia-smi/);
+    expect(text.stdout).toContain('no figure: nvidia-smi said N/A for the process, or as much memory as its whole device or more');
+    const json = GpuSample.parse(JSON.parse((await cli(['gpus', '--json'], many.env)).stdout));
+    expect(json.gpus[0]!.processes).toHaveLength(1000);
+    expect(json.gpus[1]!.processes[0]!.memoryUsed).toBeNull();
+  });
+
   it('a bad flag is a usage error, exit 2', async () => {
     const result = await cli(['gpus', '--every', '5'], fake.env);
     expect(result.exitCode).toBe(2);

@@ -48,6 +48,10 @@ describe('VRAM guard and leak detector (CPU, injected figures)', () => {
     expect(marks(out, 'vram_level').map((entry) => entry.event.action)).toEqual(['warn', 'shrink']);
     expect(result.stderr).toMatch(/memory at 95% of .* GiB \(critical level\) in .* chunk \d+: batches halved to \d+ tokens, cached memory released/);
     expect(maxAbsDiff(matrix(out), matrix(clean))).toBeLessThan(1e-5);
+    // `headroom status` says what the guard did, chunks counted from 1 as the progress line counts them
+    const status = await cli(['status', out]);
+    expect(status.stdout).toContain('\nguard    1 memory warning, 1 at the critical level\n');
+    expect(status.stdout).toContain(`(critical level) in ${tinyModel()} chunk ${levels[1]!.chunk + 1}: batches halved to 4096 tokens`);
   });
 
   it("'pause' at critical pauses the run with the reason; a resume finishes it", async () => {
@@ -103,6 +107,8 @@ describe('VRAM guard and leak detector (CPU, injected figures)', () => {
     expect(marks(out, 'leak_warning').length).toBe(leaks.length);
     expect(result.stderr).toMatch(/memory leak suspected in .*: the baseline after clean-up rises \d+\.\d MB per chunk/);
     expect(maxAbsDiff(matrix(out), matrix(clean))).toBe(0);
+    const status = JSON.parse((await cli(['status', out, '--json'])).stdout) as { guard: { kind: string }[] };
+    expect(status.guard.map((incident) => incident.kind).sort()).toEqual([...leaks.map(() => 'leak'), ...recycled.map(() => 'recycle')]);
   });
 
   it.each([

@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync, symli
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HistoryWriter, historyPath, parseHistory, readHistory } from '../../src/runs/history.js';
+import { DEFAULT_LIMITS, HistoryWriter, historyPath, parseHistory, readHistory } from '../../src/runs/history.js';
 import { EMBED_HISTORY_SAMPLES } from '../../src/jobs/embed/historySamples.js';
 import { simulateEmbedRun } from './simulatedRun.js';
 
@@ -134,6 +134,38 @@ describe('history file', () => {
     expect(history.events.filter((e) => e.event.kind === 'session').map((e) => e.event.phase)).toEqual(['start', 'start', 'end']);
     // The chunks series still ends where the run ended.
     expect(Math.max(...history.events.filter((e) => e.event.kind === 'chunk').map((e) => Number(e.event.chunksDone)))).toBe(run.chunks);
+  });
+
+  it('keeps each worker’s extremes apart, so every worker’s line and last figures survive; bounded as with one', async () => {
+    // Two workers in one bucket: w1's figures lie between w0's, and the bucket's run-wide extremes are all w0's.
+    const dir = tempRun();
+    const writer = new HistoryWriter(dir, EMBED_HISTORY_SAMPLES);
+    const t0 = 1_700_000_000_000;
+    for (let i = 0; i < 20; i += 1) {
+      writer.record({ ...memory(i % 2 ? 1e8 : 9e9), worker: 'w0' }, t0 + i * 40);
+      writer.record({ ...memory(5e8 + i), worker: 'w1' }, t0 + i * 40 + 10);
+      writer.record({ kind: 'batch', docs: 8 + i, tokens: 100, padded: 120, ms: 5, peak: null, worker: 'w1' }, t0 + i * 40 + 20);
+    }
+    writer.close();
+    const kept = (await readHistory(dir)).events.filter((e) => e.event.worker === 'w1');
+    expect(kept.some((e) => e.event.kind === 'memory')).toBe(true);
+    expect(kept.some((e) => e.event.kind === 'batch')).toBe(true);
+
+    // Six hours of four workers in turn: the buckets are shared out, so the file stays within one worker's bound (buckets
+    // kept between N and 2N: at most twice one worker's file at the same hour), and each worker's last figures near the end.
+    const [one, day] = [tempRun(), tempRun()];
+    simulateEmbedRun(one, { hours: 6 });
+    simulateEmbedRun(day, { hours: 6, workers: 4 });
+    expect(statSync(historyPath(day)).size).toBeLessThan(statSync(historyPath(one)).size * 2.5);
+    const history = await readHistory(day);
+    const buckets = new Set(history.events.filter((e) => e.event.kind === 'memory').map((e) => Math.floor(e.at / history.bucketMs)));
+    expect(buckets.size).toBeLessThanOrEqual((2 * DEFAULT_LIMITS.bucketsMax) / 4);
+    const end = Math.max(...history.events.map((e) => e.at));
+    for (const worker of ['w0', 'w1', 'w2', 'w3'])
+      for (const kind of ['memory', 'batch']) {
+        const last = history.events.findLast((e) => e.event.kind === kind && e.event.worker === worker);
+        expect(end - last!.at, `${worker}'s last ${kind}`).toBeLessThan(history.bucketMs * 2);
+      }
   });
 
   it('compacts: buckets double in width and the middle marks go, the first and the latest stay', async () => {

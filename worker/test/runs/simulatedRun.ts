@@ -15,14 +15,16 @@ export interface SimulatedRun {
 /**
  * Memory at 4 Hz (the runtime's rate), a batch every `batchMs`, a chunk every 30 s,
  * an OOM an hour, a pause of 10 minutes at a third and a kill (no session end) at two
- * thirds, then a resume to the end.
+ * thirds, then a resume to the end. `workers`: the batches and memory samples are
+ * those workers' (w0, w1, ...) in turn.
  */
-export function simulateEmbedRun(runDir: string, { hours = 24, batchMs = 100, t0 = 1_700_000_000_000 } = {}): SimulatedRun {
+export function simulateEmbedRun(runDir: string, { hours = 24, batchMs = 100, t0 = 1_700_000_000_000, workers = 0 } = {}): SimulatedRun {
   const span = hours * 3600 * 1000;
   const counts: SimulatedRun = { events: 0, chunks: 0, batches: 0, ooms: 0 };
   let writer = new HistoryWriter(runDir, EMBED_HISTORY_SAMPLES);
+  // With workers: each batch (and the memory sample after it) is the next worker's, in turn.
   const record = (event: { kind: string } & Record<string, unknown>, at: number): void => {
-    writer.record(event, t0 + at);
+    writer.record(workers > 0 && (event.kind === 'batch' || event.kind === 'memory') ? { ...event, worker: `w${Math.floor(at / batchMs) % workers}` } : event, t0 + at);
     counts.events += 1;
   };
   record({ kind: 'session', phase: 'start', command: 'start' }, 0);

@@ -238,7 +238,7 @@ export function EmbedRunView({ run }: { run: EmbedRunInfo }) {
         <LiveChart runId={runId} pick={pickChunks} label="Chunks" unit="chunks" step integer color="var(--mantine-color-grape-6)" caption={run.models.length > 1 ? 'one per model and chunk' : undefined} />
       </SimpleGrid>
 
-      {(run.workers?.length ?? 0) > 0 && <WorkersCard workers={run.workers!} />}
+      {run.workers && run.workers.length > 0 && <WorkersCard run={{ ...run, workers: run.workers }} />}
       <GuardCard run={run} />
 
       <SimpleGrid cols={{ base: 1, md: 2 }}>

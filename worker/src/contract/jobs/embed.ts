@@ -279,7 +279,8 @@ export const EmbedWorkerInfo = z.object({
   /** As listed in --workers (cuda:1); null for the single worker of a run without --workers (its models' devices). */
   device: z.string().nullable(),
   pid: Count.nullable(),
-  state: z.enum(['starting', 'working', 'restarting', 'given_up', 'done']),
+  /** stopped: no process runs its run now (interrupted or failed), and it was neither done nor given up. */
+  state: z.enum(['starting', 'working', 'restarting', 'given_up', 'done', 'stopped']),
   /** Fresh runtimes it got after a hang, a death or a recycle. */
   restarts: Count,
   chunksDone: Count,

@@ -51,6 +51,9 @@ export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Rep
   // With several workers a line names the worker it is about ("w1: pass ..."); one worker's lines stay as they were.
   const workersSeen = new Set<string>();
   const by = (worker: string | undefined): string => (worker !== undefined && workersSeen.size > 1 ? `${worker}: ` : '');
+  // Models by the name the user gave, as `headroom status` says them; chunks 1-based, as the progress line counts them.
+  const name = (key: string): string => standing?.models.find((m) => m.key === key)?.model ?? key;
+  const named = <T extends { model: string }>(event: T): T => ({ ...event, model: name(event.model) });
   return {
     progress(event) {
       switch (event.kind) {
@@ -93,13 +96,13 @@ export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Rep
           line(`ensemble mode now ${event.ensembleMode} for the remaining work`);
           break;
         case 'oom':
-          line(`out of memory in ${event.model} chunk ${event.chunk}: ${event.docs} docs, ${event.tokens} padded tokens; budget now ${event.budget}, ${event.action}`);
+          line(`out of memory in ${name(event.model)}${event.chunk < 0 ? '' : ` chunk ${event.chunk + 1}`}: ${event.docs} docs, ${event.tokens} padded tokens; budget now ${event.budget}, ${event.action}`);
           break;
         case 'vram_level':
-          line(`${by(event.worker)}${vramLevelLine(event)}`);
+          line(`${by(event.worker)}${vramLevelLine(named(event))}`);
           break;
         case 'leak_warning':
-          line(`${by(event.worker)}${leakLine(event)}`);
+          line(`${by(event.worker)}${leakLine(named(event))}`);
           break;
         case 'worker':
           workersSeen.add(event.worker);
@@ -113,7 +116,7 @@ export function humanReporter(stream: NodeJS.WriteStream, verbose: boolean): Rep
         case 'runtime_hung':
           line(
             `runtime ${event.pid} sent nothing for ${event.silentS} s (limit ${event.timeoutS} s): killed as hung` +
-              `${event.model === null ? ' during start-up' : ` during ${event.model} chunk ${event.chunk}`}` +
+              `${event.model === null ? ' during start-up' : ` during ${name(event.model)}${event.chunk === null ? '' : ` chunk ${event.chunk + 1}`}`}` +
               `${event.giveUp ? `; ${event.inARow} hangs in a row, stopping` : '; a fresh runtime redoes it'}`,
           );
           break;

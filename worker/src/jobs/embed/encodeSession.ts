@@ -33,6 +33,7 @@ import { cacheKeyToLookUp, openSession, step, type SessionConfig, type SessionEf
 import type { ChunkPlan } from './chunks/planner.js';
 import { planWorkers, type WorkerPlan } from './workerPlan.js';
 import { pickLeakEnv } from '../../supervisor/leakDetector.js';
+import { firstSentence } from './words.js';
 
 export type { Unit } from './sessionReducer.js';
 
@@ -155,9 +156,6 @@ export class WorkerSlot {
     this.draining = undefined;
   }
 }
-
-/** A runtime's exit in one line: describeExit's first, without its dangling "; its last log lines:". */
-const firstLine = (why: string): string => (why.split('\n')[0] ?? '').replace(/; its last log lines:$/, '');
 
 /** Bytes of a file just written (0 if it is already gone): the panel adds it to the run's size. */
 function fileSize(path: string): number {
@@ -345,8 +343,8 @@ function onHung(ctx: SessionContext, pool: Pool, slot: WorkerSlot, hung: Hung): 
 function onDied(ctx: SessionContext, slot: WorkerSlot, died: Died): void {
   const model = died.unit?.entry.key ?? null;
   const chunk = died.unit?.chunk.index ?? null;
-  ctx.journal.append({ type: 'worker_died', worker: slot.id, pid: died.pid, reason: firstLine(died.why), model, chunk, inARow: slot.failuresInARow });
-  ctx.report({ kind: 'log', line: `${slot.id}'s runtime ${died.pid} ${firstLine(died.why).replace(/^the Python runtime /, '')} during ${died.unit ? `${model} chunk ${chunk}` : 'its start-up'}; its units go back to the queue` });
+  ctx.journal.append({ type: 'worker_died', worker: slot.id, pid: died.pid, reason: firstSentence(died.why), model, chunk, inARow: slot.failuresInARow });
+  ctx.report({ kind: 'log', line: `${slot.id}'s runtime ${died.pid} ${firstSentence(died.why).replace(/^the Python runtime /, '')} during ${died.unit ? `${model} chunk ${chunk}` : 'its start-up'}; its units go back to the queue` });
 }
 
 /** Carries out one session with the reducer (sessionReducer.ts): await the runtime, feed it in, do what it says. */

@@ -13,7 +13,7 @@ import { RUN_FORMAT } from './manifest.js';
 import { JournalRecord } from './records.js';
 import { runStatus, type StatusReport } from './runStatus.js';
 import { foldEmbedEvent } from './liveInfo.js';
-import { count } from './words.js';
+import { count, guardLines } from './words.js';
 import { perSecond } from '../../contract/words.js';
 import { EMBED_HISTORY_SAMPLES } from './historySamples.js';
 
@@ -70,6 +70,7 @@ export const embedJob: Job<EmbedRequestParsed, EmbedSettings, StatusReport, RunS
       `input    ${report.input}`,
       `rows     ${report.rowsDone}/${report.rowsTotal} (${report.truncated} truncated at the max length, ${report.cutToFit} cut to fit memory, ${report.onCpu} on the CPU)`,
       ...(report.hangs > 0 ? [`hangs    ${report.hangs} hung runtime(s) killed and replaced`] : []),
+      ...guardLines(report.guard),
       ...(report.workers ?? []).map(
         (worker, i) =>
           `${i === 0 ? 'workers ' : '        '} ${worker.id} on ${worker.device}: ${worker.state.replace('_', ' ')}, ${count(worker.chunksDone)} unit(s) done` +

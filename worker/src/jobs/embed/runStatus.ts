@@ -4,10 +4,11 @@ import { checkOutputs, describeProblems } from './chunks/outputCheck.js';
 import { readJournal } from '../../runs/journal.js';
 import { JournalRecord } from './records.js';
 import { liveOwner } from '../../runs/lock.js';
-import { readManifest, runPaths } from './manifest.js';
+import { readManifest, runPaths, type RunManifest } from './manifest.js';
 import { replay, settingsInForce } from './runState.js';
 import { EMBED_KIND, type EmbedWorkerInfo } from '../../contract/jobs/embed.js';
 import { workersFromJournal } from './workerInfo.js';
+import { leakLine, vramLevelLine, type GuardIncident } from './words.js';
 import type { EnsembleMode } from '../../contract/protocol.js';
 import type { StatusBase } from '../job.js';
 import { runFacts, type RunFacts } from './runFacts.js';
@@ -31,7 +32,22 @@ export interface StatusReport extends Omit<StatusBase, keyof RunFacts>, RunFacts
   hangs: number;
   /** Each worker of a run with --workers (workerInfo.ts); null without. */
   workers: EmbedWorkerInfo[] | null;
+  /** What the VRAM guard and the leak detector did (journal: vram_level, leak_warning, worker_recycled), oldest first. */
+  guard: GuardIncident[];
   embeddingsSha256: string | null;
+}
+
+/** The guard's and the leak detector's records in the CLI's words; models by name, a worker named only with --workers. */
+function guardIncidents(records: readonly JournalRecord[], manifest: RunManifest): GuardIncident[] {
+  const names = new Map(manifest.spec.models.map((entry) => [entry.key, entry.model]));
+  const named = <T extends { model: string }>(record: T): T => ({ ...record, model: names.get(record.model) ?? record.model });
+  const worker = (record: { worker?: string }): string | null => (manifest.spec.workers === null ? null : (record.worker ?? null));
+  return records.flatMap((record): GuardIncident[] => {
+    if (record.type === 'vram_level') return [{ at: record.at, kind: record.level, worker: worker(record), words: vramLevelLine(named(record)) }];
+    if (record.type === 'leak_warning') return [{ at: record.at, kind: 'leak', worker: worker(record), words: leakLine(named(record)) }];
+    if (record.type === 'worker_recycled') return [{ at: record.at, kind: 'recycle', worker: worker(record), words: `a fresh runtime took over: ${record.reason}` }];
+    return [];
+  });
 }
 
 export function runStatus(runDirArg: string): StatusReport {
@@ -68,7 +84,8 @@ export function runStatus(runDirArg: string): StatusReport {
     cutToFit: chunks.reduce((sum, chunk) => sum + chunk.stats.oomTruncated, 0),
     onCpu: chunks.reduce((sum, chunk) => sum + chunk.stats.cpuFallbacks, 0),
     hangs: records.filter((record) => record.type === 'worker_hung').length,
-    workers: workersFromJournal(manifest.spec.workers, records, state.completed !== undefined),
+    workers: workersFromJournal(manifest.spec.workers, records, { completed: state.completed !== undefined, live: state.status === 'running' }),
+    guard: guardIncidents(records, manifest),
     owner: owner ?? null,
     errors: state.errors,
     lastInterruption: state.lastInterruption,

@@ -32,10 +32,13 @@ export const ASSEMBLING = 'assembling the outputs';
 const pct = (used: number, total: number): string => `${Math.round((used / Math.max(1, total)) * 100)}%`;
 const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 
-/** "memory at 96% of 16.00 GiB (critical) in m chunk 3: batches halved to 2048 tokens, cached memory released". */
+/**
+ * "memory at 96% of 16.00 GiB (critical level) in m chunk 3: batches halved to 2048 tokens, cached memory released".
+ * `chunk` is the journal's index (0-based), said 1-based as the progress line says it.
+ */
 export function vramLevelLine(e: { model: string; chunk: number; level: 'warning' | 'critical'; used: number; total: number; action: 'warn' | 'shrink' | 'pause'; budget: number | null }): string {
   const what = { warn: 'nothing done below the critical level', shrink: `batches halved to ${e.budget ?? '?'} tokens, cached memory released`, pause: 'the run pauses' }[e.action];
-  return `memory at ${pct(e.used, e.total)} of ${gib(e.total)} (${e.level} level) in ${e.model} chunk ${e.chunk}: ${what}`;
+  return `memory at ${pct(e.used, e.total)} of ${gib(e.total)} (${e.level} level) in ${e.model} chunk ${e.chunk + 1}: ${what}`;
 }
 
 /** "memory leak suspected in m: the baseline rises 20.1 MB per chunk over 8 chunks (+160.3 MB); a fresh runtime takes over". */
@@ -43,6 +46,35 @@ export function leakLine(e: { model: string; slopeMB: number; driftMB: number; u
   const base = `memory leak suspected in ${e.model}: the baseline after clean-up rises ${e.slopeMB.toFixed(1)} MB per chunk over ${e.units} chunks (+${e.driftMB.toFixed(1)} MB in all)`;
   return e.recycle ? `${base}; past the limit, a fresh runtime takes over between chunks` : base;
 }
+
+/** What the VRAM guard and the leak detector did, as `headroom status` lists it (runStatus.ts reads it from the journal). */
+export interface GuardIncident {
+  at: string;
+  kind: 'warning' | 'critical' | 'leak' | 'recycle';
+  worker: string | null;
+  /** The CLI's line for it (vramLevelLine, leakLine; a recycle: "a fresh runtime took over: <reason>"). */
+  words: string;
+}
+
+const GUARD_LINES = 5;
+
+/** The `guard` lines of `headroom status`: counts, then the latest few incidents (none: no lines). */
+export function guardLines(incidents: readonly GuardIncident[]): string[] {
+  if (incidents.length === 0) return [];
+  const said = (kind: GuardIncident['kind'], one: string, many = one): string[] => {
+    const n = incidents.filter((incident) => incident.kind === kind).length;
+    return n === 0 ? [] : [`${n} ${n === 1 ? one : many}`];
+  };
+  const counts = [...said('warning', 'memory warning', 'memory warnings'), ...said('critical', 'at the critical level'), ...said('leak', 'leak warning', 'leak warnings'), ...said('recycle', 'fresh runtime', 'fresh runtimes')];
+  const shown = incidents.slice(-GUARD_LINES);
+  const earlier = incidents.length - shown.length;
+  return [
+    `guard    ${counts.join(', ')}`,
+    ...shown.map((incident) => `         ${incident.worker === null ? '' : `${incident.worker}: `}${incident.words}`),
+    ...(earlier > 0 ? [`         (${earlier} earlier: \`headroom status --json\` lists them all)`] : []),
+  ];
+}
+
 export const STARTING = 'starting the runtime';
 
 /** "chunk 6 of 16 · 12,000/30,000 documents" while a chunk is worked on; "5 of 16 chunks · ..." otherwise. */
@@ -70,8 +102,8 @@ export function interruptionPhase(reason: string | null): string {
   return `interrupted: ${firstSentence(why)}`;
 }
 
-/** The first clause of a message: up to its first `;`, `:`-free line, or full stop. */
-function firstSentence(message: string): string {
+/** The first clause of a message: its first line, up to its first "; " or ". " (describeExit's dangling "; its last log lines:" goes too). */
+export function firstSentence(message: string): string {
   const line = message.split('\n')[0] ?? '';
   const cut = line.search(/;\s|\.\s/);
   return (cut === -1 ? line : line.slice(0, cut)).replace(/\.$/, '').trim();

@@ -7,19 +7,25 @@
 import { workerId, type EmbedEvent, type EmbedWorkerInfo } from '../../contract/jobs/embed.js';
 import type { JournalRecord } from './records.js';
 
-/** The workers as the journal leaves them; null for a run without --workers. */
-export function workersFromJournal(workers: readonly string[] | null, records: readonly JournalRecord[], completed: boolean): EmbedWorkerInfo[] | null {
+/**
+ * The workers as the journal leaves them; null for a run without --workers. `live`: a process runs the run
+ * now (its lock, as the run's status says); a worker of a run that is neither live nor done is stopped.
+ */
+export function workersFromJournal(workers: readonly string[] | null, records: readonly JournalRecord[], run: { completed: boolean; live: boolean }): EmbedWorkerInfo[] | null {
   if (workers === null) return null;
   return workers.map((device, i) => {
     const id = workerId(i);
     const mine = records.filter((record) => 'worker' in record && record.worker === id);
     const lastChunk = mine.findLast((record) => record.type === 'chunk_done');
-    const givenUp = mine.findLastIndex((record) => record.type === 'worker_given_up') > mine.findLastIndex((record) => record.type === 'worker_started');
+    const lastStart = mine.findLastIndex((record) => record.type === 'worker_started');
+    const givenUp = mine.findLastIndex((record) => record.type === 'worker_given_up') > lastStart;
+    const state = givenUp ? 'given_up' : run.completed ? 'done' : !run.live ? 'stopped' : mine.findLastIndex((record) => record.type === 'chunk_done') > lastStart ? 'working' : 'starting';
     return {
       id,
       device,
-      pid: mine.findLast((record) => record.type === 'worker_started')?.pid ?? null,
-      state: givenUp ? 'given_up' : completed ? 'done' : 'starting',
+      // a stopped or given-up worker has no process
+      pid: state === 'stopped' || state === 'given_up' ? null : (mine.findLast((record) => record.type === 'worker_started')?.pid ?? null),
+      state,
       restarts: mine.filter((record) => record.type === 'worker_restarted').length,
       chunksDone: mine.filter((record) => record.type === 'chunk_done').length,
       allocated: null,

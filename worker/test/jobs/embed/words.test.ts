@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbedEvent, EmbedRunInfo } from '../../../src/contract/jobs/embed.js';
 import { wordsAfter, type Standing } from '../../../src/jobs/embed/liveInfo.js';
-import { failureWords, interruptionPhase } from '../../../src/jobs/embed/words.js';
+import { failureWords, firstSentence, interruptionPhase } from '../../../src/jobs/embed/words.js';
+import { describeExit, type RuntimeExit } from '../../../src/supervisor/runtimeProcess.js';
 import { LiveRun } from '../../../src/panel/liveRun.js';
 import { RunManager } from '../../../src/panel/runManager.js';
 import { cli, embedArgs, makeCorpus, tempDir } from '../../helpers.js';
@@ -163,5 +164,17 @@ describe('a run in the user\'s words', () => {
     const human = (await cli(['status', join(runsDir, 'failed')])).stdout;
     expect(human).toMatch(/^fix +resume with OOM policy "cpu"/m);
     expect(failureWords('the runtime ran out of memory again after 3 fresh starts: recycle').fix).toMatch(/target memory/);
+  });
+});
+
+describe('firstSentence', () => {
+  const exit = (over: Partial<RuntimeExit>): RuntimeExit => ({ reason: 'crashed', code: 1, signal: undefined, stderrTail: [], ...over });
+
+  it('words a worker_died reason: describeExit\'s first clause, without its log lines', () => {
+    expect(firstSentence(describeExit(exit({ stderrTail: ['Traceback (most recent call last):', 'MemoryError'] })))).toBe('the Python runtime exited with code 1');
+    expect(firstSentence(describeExit(exit({ code: undefined, signal: 'SIGKILL' })))).toBe('the Python runtime was killed by SIGKILL');
+    expect(firstSentence(describeExit(exit({ reason: 'hung', silentMs: 2500, timeoutMs: 2000, stderrTail: ['x'] })))).toBe('the Python runtime sent nothing for 2.5 s (the limit is 2.0 s) and was killed as hung');
+    expect(firstSentence(`run interrupted: runtime failed to start: ${describeExit(exit({ stderrTail: ['ImportError: no torch'] }))}`)).toBe('run interrupted: runtime failed to start: the Python runtime exited with code 1');
+    expect(firstSentence('the disk is full. Free space; then resume')).toBe('the disk is full');
   });
 });
