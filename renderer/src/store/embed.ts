@@ -173,7 +173,7 @@ function foldEmbedEvent(draft: SeriesDraft, at: number, event: EmbedEvent): void
     case 'vram_level': {
       const share = `${((100 * event.used) / event.total).toFixed(0)}% of ${bytesWord(event.total)}`;
       const acted = event.action === 'warn' ? 'nothing done below the critical level' : event.action === 'shrink' ? `budget shrunk${event.budget === null ? '' : ` to ${Math.round(event.budget).toLocaleString()} tokens`}, cache released` : 'run paused';
-      draft.incident(at, { kind: event.level, worker: event.worker ?? null, words: `VRAM ${event.level}: ${share} in use (${event.model}, chunk ${event.chunk}): ${acted}` });
+      draft.incident(at, { kind: event.level, worker: event.worker ?? null, words: `VRAM ${event.level}: ${share} in use (${event.model}, chunk ${event.chunk + 1}): ${acted}` });
       return;
     }
     case 'baseline':

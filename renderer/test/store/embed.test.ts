@@ -157,14 +157,15 @@ describe('the VRAM guard, the leak detector and the workers (issue 14)', () => {
       [8, 'given_up', 'w1'],
     ]); // a worker's start is no incident: the log says it
     const words = s.incidents.map((i) => i.words);
-    expect(words[0]).toBe('VRAM warning: 87% of 1000 B in use (m, chunk 3): nothing done below the critical level');
-    expect(words[1]).toBe('VRAM critical: 87% of 1000 B in use (m, chunk 3): budget shrunk to 2,048 tokens, cache released');
+    // the event's chunk is the journal's index (0-based); the words count from 1, as the progress line does
+    expect(words[0]).toBe('VRAM warning: 87% of 1000 B in use (m, chunk 4): nothing done below the critical level');
+    expect(words[1]).toBe('VRAM critical: 87% of 1000 B in use (m, chunk 4): budget shrunk to 2,048 tokens, cache released');
     expect(words[2]).toMatch(/: run paused$/);
     expect(words[3]).toBe('leak warning: the memory baseline rises 12.3 MB per unit over 5 units (62 MB in all)');
     expect(words[4]).toMatch(/past the limit, a fresh worker takes over$/);
     expect(words[6]).toBe('restarted on cpu (hung): pid 8');
     expect(words[7]).toBe('given up on cpu (died 3 times in a row); the other workers go on');
-    expect(s.log.map((entry) => entry.line)).toContain('w1: VRAM warning: 87% of 1000 B in use (m, chunk 3): nothing done below the critical level');
+    expect(s.log.map((entry) => entry.line)).toContain('w1: VRAM warning: 87% of 1000 B in use (m, chunk 4): nothing done below the critical level');
     expect(s.log.at(-1)!.line).toBe('w0 on cpu started (pid 9)');
   });
 
