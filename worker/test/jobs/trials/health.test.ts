@@ -73,7 +73,7 @@ describe('a hung runtime during an NN sweep', () => {
     const records = journalOf(out);
     const hangs = records.filter((record) => record.type === 'worker_hung');
     expect(hangs).toMatchObject([{ pid: stopped, timeoutS: 2, inARow: 1 }]);
-    expect(hangs[0]!.silentS).toBeGreaterThan(2);
+    expect(hangs[0]!.silentS).toBeGreaterThanOrEqual(2); // silent past 2 s, journaled to 0.1 s (2.04 s is 2)
     expect(records.filter((record) => record.type === 'session_started')).toHaveLength(1); // the same invocation went on
     const ready = readies(out);
     expect(ready).toHaveLength(2);
