@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { inject } from 'vitest';
 import { parseNpyMatrix } from '../src/jobs/embed/chunks/npy.js';
+import type { EmbedOptions } from '../src/jobs/embed/embedRun.js';
 import { REPO_ROOT } from '../src/runtimePaths.js';
 import { readJournal } from '../src/runs/journal.js';
 import { JournalRecord } from '../src/jobs/embed/records.js';
@@ -12,6 +13,32 @@ import { JournalRecord } from '../src/jobs/embed/records.js';
 export const CLI = join(REPO_ROOT, 'bin', 'headroom.mjs');
 
 export const tinyModel = (): string => inject('tinyModel');
+
+/** The options `headroom embed` gives a run of the tiny model on the CPU, with the test's own changes. */
+export function embedOptions(overrides: Partial<EmbedOptions> = {}): EmbedOptions {
+  return {
+    models: [{ model: tinyModel(), key: 'm', weight: 1, device: 'cpu' }],
+    ensembleMode: 'simultaneous',
+    aggregate: 'concat',
+    chunkSize: 10,
+    batchSize: 'auto',
+    minBatch: 8,
+    maxBatch: 512,
+    maxBatchTokens: null,
+    targetMemory: 0.85,
+    vramLimitGiB: null,
+    oomPolicy: 'fail',
+    maxSeqLen: null,
+    textField: 'text',
+    idField: 'id',
+    keepChunks: false,
+    workers: null,
+    vramWarning: 0.85,
+    vramCritical: 0.95,
+    onCritical: 'shrink',
+    ...overrides,
+  };
+}
 
 export const tempDir = (prefix = 'headroom-test-'): string => mkdtempSync(join(tmpdir(), prefix));
 

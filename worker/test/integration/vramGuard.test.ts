@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EmbedSettings } from '../../src/contract/jobs/embed.js';
-import { createEmbedRun, executeRun, type EmbedOptions, type Progress } from '../../src/jobs/embed/embedRun.js';
+import { createEmbedRun, executeRun, type Progress } from '../../src/jobs/embed/embedRun.js';
 import { RunControl } from '../../src/runs/runControl.js';
 import { historyPath, parseHistory } from '../../src/runs/history.js';
-import { cli, embedArgs, makeCorpus, maxAbsDiff, ofType, readMatrix, records, tempDir, tinyModel } from '../helpers.js';
+import { cli, embedArgs, embedOptions, makeCorpus, maxAbsDiff, ofType, readMatrix, records, tempDir, tinyModel } from '../helpers.js';
 
 const matrix = (out: string) => readMatrix(join(out, 'embeddings.npy'));
 const marks = (out: string, kind: string) => parseHistory(readFileSync(historyPath(out), 'utf8')).events.filter((entry) => entry.event.kind === kind);
@@ -55,7 +55,7 @@ describe('VRAM guard and leak detector (CPU, injected figures)', () => {
   });
 
   it("'pause' at critical pauses the run with the reason; a resume finishes it", async () => {
-    const out = await createEmbedRun(input, join(dir, 'pause'), options({ onCritical: 'pause' }));
+    const out = await createEmbedRun(input, join(dir, 'pause'), embedOptions({ onCritical: 'pause' }));
     const control = new RunControl<EmbedSettings>();
     const paused: Progress[] = [];
     const summary = await executeRun(out, {
@@ -122,29 +122,4 @@ describe('VRAM guard and leak detector (CPU, injected figures)', () => {
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(message);
   });
-
-  function options(overrides: Partial<EmbedOptions>): EmbedOptions {
-    return {
-      models: [{ model: tinyModel(), key: 'm', weight: 1, device: 'cpu' }],
-      ensembleMode: 'simultaneous',
-      aggregate: 'concat',
-      chunkSize: 10,
-      batchSize: 'auto',
-      minBatch: 8,
-      maxBatch: 512,
-      maxBatchTokens: null,
-      targetMemory: 0.85,
-      vramLimitGiB: null,
-      oomPolicy: 'fail',
-      maxSeqLen: null,
-      textField: 'text',
-      idField: 'id',
-      keepChunks: false,
-      workers: null,
-      vramWarning: 0.85,
-      vramCritical: 0.95,
-      onCritical: 'shrink',
-      ...overrides,
-    };
-  }
 });

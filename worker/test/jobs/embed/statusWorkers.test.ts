@@ -11,7 +11,7 @@ import { JournalRecord, type NewRecord } from '../../../src/jobs/embed/records.j
 import { runStatus } from '../../../src/jobs/embed/runStatus.js';
 import { Journal } from '../../../src/runs/journal.js';
 import { acquireLock } from '../../../src/runs/lock.js';
-import { cli, makeCorpus, tempDir, tinyModel } from '../../helpers.js';
+import { cli, embedOptions, makeCorpus, tempDir, tinyModel } from '../../helpers.js';
 
 const GIB = 1024 ** 3;
 
@@ -22,27 +22,7 @@ describe('status of a --workers run', () => {
   beforeAll(async () => {
     const dir = tempDir();
     model = tinyModel();
-    run = await createEmbedRun(makeCorpus(dir, 30), join(dir, 'run'), {
-      models: [{ model, key: 'm', weight: 1, device: 'cpu' }],
-      ensembleMode: 'simultaneous',
-      aggregate: 'concat',
-      chunkSize: 10,
-      batchSize: 4,
-      minBatch: 8,
-      maxBatch: 512,
-      maxBatchTokens: null,
-      targetMemory: 0.85,
-      vramLimitGiB: null,
-      oomPolicy: 'fail',
-      maxSeqLen: null,
-      textField: 'text',
-      idField: 'id',
-      keepChunks: false,
-      workers: ['cpu', 'cpu'],
-      vramWarning: 0.85,
-      vramCritical: 0.95,
-      onCritical: 'shrink',
-    });
+    run = await createEmbedRun(makeCorpus(dir, 30), join(dir, 'run'), embedOptions({ batchSize: 4, workers: ['cpu', 'cpu'] }));
     // What a session killed with -9 leaves: both workers started, the guard and the leak detector at work, w1 given up.
     const journal = Journal.open(runPaths(run).journal, JournalRecord);
     const records: NewRecord[] = [
