@@ -41,8 +41,20 @@ describe('--workers cpu,cpu', () => {
 
   it('gives the one-worker matrix byte for byte, and both workers did work', async () => {
     const out = join(dir, 'two-workers');
-    const result = await cli(embedArgs(corpus, out, [...CHUNK, ...TWO]), ONE_THREAD);
-    expect(result.exitCode, result.stderr).toBe(0);
+    const child = startCli(embedArgs(corpus, out, [...CHUNK, ...TWO]), ONE_THREAD);
+    // Left alone, a worker whose start-up lags (a loaded box) can find the queue already empty: the run is
+    // right, but "both did work" is not shown. So each is held (SIGSTOP) while the other does a unit.
+    const pidOf = (worker: string): number | undefined => ofType(journal(out), 'worker_started').find((record) => record.worker === worker)?.pid;
+    const didUnit = (worker: string): boolean => ofType(journal(out), 'chunk_done').some((record) => record.worker === worker);
+    await waitFor(() => pidOf('w0') !== undefined, 'w0 started', 60_000, 2);
+    process.kill(pidOf('w0')!, 'SIGSTOP'); // before its torch is loaded: it cannot have done anything yet
+    await waitFor(() => didUnit('w1'), 'a unit done by w1', 120_000, 2);
+    process.kill(pidOf('w1')!, 'SIGSTOP'); // w1, up and fast, would otherwise empty the queue while w0 loads
+    process.kill(pidOf('w0')!, 'SIGCONT');
+    await waitFor(() => didUnit('w0'), 'a unit done by w0', 120_000, 2);
+    process.kill(pidOf('w1')!, 'SIGCONT');
+    const result = await child;
+    expect(result.exitCode, String(result.stderr)).toBe(0);
     expect(readFileSync(join(out, 'embeddings.npy')).equals(reference)).toBe(true);
     const done = ofType(records(out), 'chunk_done');
     expect(done).toHaveLength(12);

@@ -6,12 +6,12 @@
  * know is listed as such, never dropped.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLS, RunInfo, type RunEvent } from '../../../src/contract/api.js';
-import { readHistory } from '../../../src/runs/history.js';
+import { historyPath, parseHistory, readHistory } from '../../../src/runs/history.js';
 import { registerJob } from '../../../src/jobs/registry.js';
 import { RunManager } from '../../../src/panel/runManager.js';
 import { cli, startCli, tempDir, waitFor } from '../../helpers.js';
@@ -28,17 +28,19 @@ function unitIndexes(runDir: string): number[] {
     .flatMap((record) => (record.type === 'unit_done' ? [record.index!] : []));
 }
 
+/** Unit marks the history file holds now (0 before it exists). */
+function historyUnits(runDir: string): number {
+  if (!existsSync(historyPath(runDir))) return 0;
+  return parseHistory(readFileSync(historyPath(runDir), 'utf8')).events.filter((entry) => entry.event.kind === 'unit').length;
+}
+
 describe('a toy kind through the CLI', () => {
   it('is started, killed -9, shown by status, resumed and summarised, every unit done exactly once', async () => {
     const out = join(tempDir(), 'toy-run');
     const run = startCli(['toy', '--out', out, '--units', '40', '--unit-ms', '150', '--json'], env); // 6 s of units: a loaded box still kills it midway
-    await waitFor(() => {
-      try {
-        return unitIndexes(out).length >= 5;
-      } catch {
-        return false;
-      }
-    }, 'five units', 60_000);
+    // The kill is timed on the history, the second of the two writes a unit makes (journal, then its mark):
+    // timed on the journal it lands between them, which a user's kill in a 150 ms unit all but never does.
+    await waitFor(() => historyUnits(out) >= 5, 'five units in the history', 60_000);
     run.kill('SIGKILL');
     await run;
     const killedAt = unitIndexes(out).length;
