@@ -59,14 +59,16 @@ export function gpusTable(sample: GpuSample): string {
       const more: string[] = [];
       let noFigure = false;
       for (const gpu of sample.gpus) {
-        // The largest first; past PROCESS_ROWS a GPU's rest is counted, not listed.
-        const largest = [...gpu.processes].sort((a, b) => (b.memoryUsed ?? -1) - (a.memoryUsed ?? -1));
-        for (const process of largest.slice(0, PROCESS_ROWS)) {
+        // Those with no figure first (they are why UNACCOUNTED says "—", so always listed), then the largest;
+        // past PROCESS_ROWS figures a GPU's rest is counted, not listed.
+        const largest = [...gpu.processes].sort((a, b) => (b.memoryUsed ?? Infinity) - (a.memoryUsed ?? Infinity));
+        const shown = PROCESS_ROWS + largest.filter((process) => process.memoryUsed === null).length;
+        for (const process of largest.slice(0, shown)) {
           const run = process.headroom ? `${process.headroom.runId}${process.headroom.role === 'child' ? ' (child)' : ''}${process.headroom.orphan ? ' ORPHAN' : ''}` : '(not Headroom)';
           noFigure ||= process.memoryUsed === null;
           table.push([String(gpu.index), String(process.pid), process.memoryUsed === null ? '— (no figure)' : showBytes(process.memoryUsed), process.source, run, process.headroom?.worker ?? '—']);
         }
-        if (largest.length > PROCESS_ROWS) more.push(`GPU ${gpu.index}: … and ${largest.length - PROCESS_ROWS} more (headroom gpus --json lists all)`);
+        if (largest.length > shown) more.push(`GPU ${gpu.index}: … and ${largest.length - shown} more (headroom gpus --json lists all)`);
       }
       lines.push(...pad(table), ...more);
       // The monitor never takes a figure the size of the device (or larger) for a process's (gpuMonitor.ts).

@@ -23,7 +23,8 @@ describe('headroom gpus', () => {
   });
 
   it('lists the 20 largest processes of a GPU and counts the rest (--json lists all); a process larger than its device has no figure, and the table says why', async () => {
-    const apps = Array.from({ length: 1000 }, (_, i) => `GPU-zero, ${100000 + i}, ${1 + i}\n`).join('') + 'GPU-one, 99, 20000\n';
+    // pid 77 (among the small ones) claims more than the card: no figure, so listed whatever its place
+    const apps = Array.from({ length: 1000 }, (_, i) => `GPU-zero, ${100000 + i}, ${1 + i}\n`).join('') + 'GPU-zero, 77, 30000\nGPU-one, 99, 20000\n';
     const many = scenario({ gpu: [{ stdout: T4(0, 'GPU-zero', 15000) + T4(1, 'GPU-one', 15000) }], apps: [{ stdout: apps }] });
     const text = await cli(['gpus'], many.env);
     expect(text.exitCode, text.stderr).toBe(0);
@@ -31,9 +32,11 @@ describe('headroom gpus', () => {
     expect(rows.map((row) => Number(row.split(/ +/)[1]))).toEqual(Array.from({ length: 20 }, (_, i) => 100999 - i));
     expect(text.stdout).toContain('GPU 0: … and 980 more (headroom gpus --json lists all)');
     expect(text.stdout).toMatch(/\n1 +99 +— \(no figure\) +nvidia-smi/);
+    expect(text.stdout).toMatch(/\n0 +77 +— \(no figure\) +nvidia-smi/);
+    expect(text.stdout).toMatch(/\n0 +Tesla T4 .* — \(a process has no figure\)\n/);
     expect(text.stdout).toContain('no figure: nvidia-smi said N/A for the process, or as much memory as its whole device or more');
     const json = GpuSample.parse(JSON.parse((await cli(['gpus', '--json'], many.env)).stdout));
-    expect(json.gpus[0]!.processes).toHaveLength(1000);
+    expect(json.gpus[0]!.processes).toHaveLength(1001);
     expect(json.gpus[1]!.processes[0]!.memoryUsed).toBeNull();
   });
 
