@@ -26,3 +26,10 @@ export function perSecond(value: number | null | undefined, unit: string): strin
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
   return `${value.toLocaleString('en-US', { maximumFractionDigits: value < 10 ? 2 : value < 100 ? 1 : 0 })} ${unit}/s`;
 }
+
+/** The first clause of a message: its first line, up to its first "; " or ". " (describeExit's dangling "; its last log lines:" goes too). */
+export function firstSentence(message: string): string {
+  const line = message.split('\n')[0] ?? '';
+  const cut = line.search(/;\s|\.\s/);
+  return (cut === -1 ? line : line.slice(0, cut)).replace(/\.$/, '').trim();
+}

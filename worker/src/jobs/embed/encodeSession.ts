@@ -33,7 +33,7 @@ import { cacheKeyToLookUp, openSession, step, type SessionConfig, type SessionEf
 import type { ChunkPlan } from './chunks/planner.js';
 import { planWorkers, type WorkerPlan } from './workerPlan.js';
 import { pickLeakEnv } from '../../supervisor/leakDetector.js';
-import { firstSentence } from './words.js';
+import { firstSentence } from '../../contract/words.js';
 
 export type { Unit } from './sessionReducer.js';
 

@@ -4,7 +4,7 @@
  * the CLI's progress bar all word a run with these, so they say the same thing.
  */
 import type { RunFailure } from '../../contract/runs.js';
-import { count } from '../../contract/words.js';
+import { count, firstSentence } from '../../contract/words.js';
 
 export { count, duration } from '../../contract/words.js';
 
@@ -100,13 +100,6 @@ export function interruptionPhase(reason: string | null): string {
   if (/outputs do not match/.test(why)) return 'interrupted: the outputs changed on disk';
   if (/changed before assembly/.test(why)) return 'interrupted: a chunk file changed';
   return `interrupted: ${firstSentence(why)}`;
-}
-
-/** The first clause of a message: its first line, up to its first "; " or ". " (describeExit's dangling "; its last log lines:" goes too). */
-export function firstSentence(message: string): string {
-  const line = message.split('\n')[0] ?? '';
-  const cut = line.search(/;\s|\.\s/);
-  return (cut === -1 ? line : line.slice(0, cut)).replace(/\.$/, '').trim();
 }
 
 /** CLI flags named in the user's words (the panel's form has no flags). */

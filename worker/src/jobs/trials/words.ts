@@ -6,7 +6,7 @@
 import type { FamilySummary } from '../../contract/jobs/trials.js';
 import type { RunFailure } from '../../contract/runs.js';
 import type { TrialResult, TrialsFamily } from '../../contract/trialsProtocol.js';
-import { count, duration } from '../../contract/words.js';
+import { count, duration, firstSentence } from '../../contract/words.js';
 
 export const STARTING = 'starting the runtime';
 export const OPENING = 'opening the study';
@@ -92,13 +92,6 @@ export function familyTable(families: readonly FamilySummary[], metric: string |
   return columns([header, ...rows]);
 }
 
-/** The first clause of a message: up to its first "; " or ". ". */
-const firstClause = (message: string): string => {
-  const line = message.split('\n')[0] ?? '';
-  const cut = line.search(/;\s|\.\s/);
-  return (cut === -1 ? line : line.slice(0, cut)).replace(/\.$/, '').trim();
-};
-
 /** The phase of an interrupted sweep, from the reason its last session journaled (null: the process ended without a word). */
 export function interruptionPhase(reason: string | null): string {
   if (reason === null) return 'interrupted: the app exited';
@@ -108,7 +101,7 @@ export function interruptionPhase(reason: string | null): string {
   if (/no space left/.test(why)) return 'interrupted: the disk is full';
   if (/was killed by/.test(why)) return 'interrupted: the runtime was killed';
   if (/exited with code/.test(why)) return 'interrupted: the runtime exited';
-  return `interrupted: ${firstClause(why)}`;
+  return `interrupted: ${firstSentence(why)}`;
 }
 
 const DEFAULT_FIX = 'fix what the message names, then resume the run (finished trials are kept)';
