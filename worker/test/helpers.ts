@@ -127,6 +127,20 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Sends `signal` unless the process is gone already (ESRCH): a kill timed by a test may meet a process
+ * that just ended on its own (its work done, or its parent's death signal); true if it was sent.
+ */
+export function killIfAlive(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
+  }
+}
+
 /** A fixed batch of 4 unless `extra` names another --batch-size (the last flag wins). */
 export function embedArgs(input: string, out: string, extra: string[] = [], model = tinyModel()): string[] {
   return ['embed', input, '--out', out, '--model', model, '--device', 'cpu', '--batch-size', '4', ...extra];

@@ -57,12 +57,16 @@ describe('CLI failures', () => {
       await waitFor(() => existsSync(join(out, 'journal.jsonl')) && ofType(records(out), 'chunk_done').length >= 1, 'a chunk');
       const worker = childPids(child.pid!)[0]!;
       let stderr = '';
-      child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-      // Signals of one kind sent at once merge into one; each is sent once the one before was handled.
-      for (const [i, signal] of signals.entries()) {
-        child.kill(signal);
-        await waitFor(() => (stderr.match(/headroom: SIG/g) ?? []).length > i || child.exitCode !== null, `${signal} to be handled`, 30_000);
-      }
+      let sent = 0;
+      const handled = (): number => (stderr.match(/headroom: SIG/g) ?? []).length;
+      // Signals of one kind sent at once merge into one; each is sent once the one before was handled, from the
+      // stderr handler itself: the CLI exits some 0.1 s after the first, and a polling loop could miss that window.
+      child.stderr.on('data', (data: Buffer) => {
+        stderr += data.toString();
+        if (handled() === sent && sent < signals.length) child.kill(signals[sent++]!);
+      });
+      child.kill(signals[sent++]!);
+      await waitFor(() => handled() >= signals.length || child.exitCode !== null, 'the signals to be handled', 30_000);
       const result = await child;
       expect(result.exitCode, String(result.stderr)).toBe(3);
       expect(String(result.stderr)).toMatch(/SIG[A-Z]+ again: still stopping/);

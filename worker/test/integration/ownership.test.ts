@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkCall, type CallName } from '../../src/contract/api.js';
 import { RunManager } from '../../src/panel/runManager.js';
-import { childPids, cli, embedArgs, makeCorpus, ofType, readMatrix, records, startCli, tempDir, waitFor } from '../helpers.js';
+import { childPids, cli, embedArgs, killIfAlive, makeCorpus, ofType, readMatrix, records, startCli, tempDir, waitFor } from '../helpers.js';
 
 const journalOf = (runDir: string): ReturnType<typeof records> => (existsSync(join(runDir, 'journal.jsonl')) ? records(runDir) : []);
 
@@ -27,9 +27,11 @@ describe('a run another process owns', () => {
       // 1. A CLI run killed mid-way: interrupted, a stale lock left behind.
       const first = startCli(embedArgs(corpus, runDir, ['--chunk-size', '4']));
       await waitFor(() => ofType(journalOf(runDir), 'session_started').length >= 1, 'the first CLI to take the lock');
-      const workers = childPids(first.pid!);
+      const workers = new Set(childPids(first.pid!));
       process.kill(first.pid!, 'SIGKILL');
-      for (const worker of [...workers, ...childPids(first.pid!)]) process.kill(worker, 'SIGKILL');
+      for (const pid of childPids(first.pid!)) workers.add(pid); // once each: a pid seen twice may be reaped after the first kill
+      // A runtime may be gone already: its parent-death signal can beat these kills.
+      for (const worker of workers) killIfAlive(worker, 'SIGKILL');
       await first;
       expect(existsSync(join(runDir, 'lock'))).toBe(true);
       expect(manager.info(runId).status).toBe('interrupted'); // what the panel shows now

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TrialResult } from '../../../src/contract/trialsProtocol.js';
-import { cli, isAlive, runtimePid, seededRandom, startCli, tempDir, waitFor } from '../../helpers.js';
+import { cli, isAlive, killIfAlive, runtimePid, seededRandom, startCli, tempDir, waitFor } from '../../helpers.js';
 import { journalOf, studyTrials, tableRows, trialRecords, trialsFile, writeCsv, writeSpace } from './data.js';
 
 const KILLS = 10;
@@ -69,7 +69,8 @@ describe('SIGKILL during a sweep', () => {
         await new Promise((resolve) => setTimeout(resolve, ms));
         log.push(`cycle ${cycle}: kill the ${killCli ? 'CLI' : 'runtime'} ${ms} ms after the session started`);
       }
-      if (child.exitCode === null) process.kill(killCli ? child.pid! : worker!, 'SIGKILL');
+      // A runtime already gone ended with its sweep (exit 0 below), not an error of the test.
+      if (child.exitCode === null) killIfAlive(killCli ? child.pid! : worker!, 'SIGKILL');
       const result = await child;
       if (worker !== undefined) await waitFor(() => !isAlive(worker!), 'the killed sweep\'s runtime to end', 60_000);
       if (result.exitCode === 0) {
