@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -15,6 +16,8 @@ from typing import Any
 from conftest import BATCHING, runtime_env
 
 from headroom_runtime.core.schema import PROTOCOL_VERSION
+
+PILE_S = 0.01  # lines read this close together came in one pile (the reader was late)
 
 
 def run_runtime(lines: list[str], timeout: float = 120) -> list[dict[str, Any]]:
@@ -69,28 +72,39 @@ def test_missing_model_is_a_fatal_error_event_not_a_crash(tmp_path: Path) -> Non
 def test_worker_exits_when_its_parent_dies(tmp_path: Path) -> None:
     """A parent that is SIGKILLed leaves no runtime behind (it would hold VRAM)."""
     pid_file = tmp_path / "runtime.pid"
+    # The pid is written once the runtime's first line (a heartbeat, started after its parent
+    # watch) has come: a kill timed by a sleep landed while it still imported torch (seconds on
+    # a loaded box), before it watched anything. Its stdin is a pipe this test holds open, so
+    # that only the parent watch can end it (not the end of its stdin).
     parent = textwrap.dedent(
         f"""
         import subprocess, sys, time
         child = subprocess.Popen([sys.executable, "-m", "headroom_runtime"],
-                                 stdin=subprocess.PIPE, start_new_session=True)
+                                 stdout=subprocess.PIPE, start_new_session=True)
+        child.stdout.readline()
         open({str(pid_file)!r}, "w").write(str(child.pid))
         time.sleep(600)
         """
     )
-    holder = subprocess.Popen([sys.executable, "-c", parent], env=runtime_env())
-    deadline = time.monotonic() + 30
-    while not pid_file.exists() or not pid_file.read_text():
-        assert time.monotonic() < deadline, "runtime never started"
-        time.sleep(0.05)
-    runtime_pid = int(pid_file.read_text())
-    time.sleep(1.0)  # let it reach its parent watch
-    holder.send_signal(signal.SIGKILL)
-    holder.wait()
-    deadline = time.monotonic() + 5
-    while _alive(runtime_pid):
-        assert time.monotonic() < deadline, f"runtime {runtime_pid} outlived its parent"
-        time.sleep(0.05)
+    stdin_read, stdin_write = os.pipe()
+    try:
+        holder = subprocess.Popen([sys.executable, "-c", parent], stdin=stdin_read, env=runtime_env())
+        os.close(stdin_read)
+        deadline = time.monotonic() + 120  # a bound on the start-up (torch), not a timing under test
+        while not pid_file.exists() or not pid_file.read_text():
+            assert holder.poll() is None and time.monotonic() < deadline, "runtime never started"
+            time.sleep(0.05)
+        runtime_pid = int(pid_file.read_text())
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        deadline = time.monotonic() + 5
+        while _alive(runtime_pid):
+            if time.monotonic() > deadline:
+                os.kill(runtime_pid, signal.SIGKILL)  # a failing run leaves nothing behind either
+                raise AssertionError(f"runtime {runtime_pid} outlived its parent")
+            time.sleep(0.05)
+    finally:
+        os.close(stdin_write)
 
 
 def _alive(pid: int) -> bool:
@@ -135,16 +149,32 @@ def test_memory_events_arrive_at_least_once_a_second_and_a_batch_event_per_batch
     assert runtime.stdin is not None and runtime.stdout is not None
     runtime.stdin.write(json.dumps(command) + "\n" + '{"type":"shutdown"}\n')
     runtime.stdin.flush()
-    arrivals: list[tuple[float, dict[str, Any]]] = [
-        (time.monotonic(), json.loads(line)) for line in runtime.stdout
-    ]
+    # Each read of the pipe stamps the lines it brought: lines that piled up while this reader was
+    # late share one time.
+    arrivals: list[tuple[float, dict[str, Any]]] = []
+    pending = b""
+    while data := os.read(runtime.stdout.fileno(), 1 << 16):
+        now = time.monotonic()
+        *lines, pending = (pending + data).split(b"\n")
+        arrivals += [(now, json.loads(line)) for line in lines if line.strip()]
     runtime.wait(timeout=60)
     first_batch = next(t for t, e in arrivals if e["type"] == "batch")
     done_at = next(t for t, e in arrivals if e["type"] == "chunk_done")
     assert done_at - first_batch > 2.0, "the workload should take a few seconds"
     memory_times = [t for t, e in arrivals if e["type"] == "memory" and first_batch <= t <= done_at]
-    gaps = [b - a for a, b in zip([first_batch, *memory_times], [*memory_times, done_at], strict=True)]
-    assert max(gaps) <= 1.0, f"a memory event gap of {max(gaps):.2f}s"
+    assert len(memory_times) >= done_at - first_batch, "fewer than one memory event a second"
+    # Arrival times are this reader's: on a loaded 2-core box it was once 1.4 s late, and the lines
+    # sent meanwhile then came in one pile. A gap over a second counts against the runtime when it
+    # is seen working through it: batch events read over more than a second inside it, outside
+    # the pile that ends it (lines read within PILE_S of its end).
+    batch_times = [t for t, e in arrivals if e["type"] == "batch"]
+    edges = [first_batch, *memory_times, done_at]
+    silent: list[float] = []
+    for a, b in itertools.pairwise(edges):
+        inside = [t for t in batch_times if a < t < b - PILE_S]
+        if b - a > 1.0 and len(inside) >= 2 and inside[-1] - inside[0] > 1.0:
+            silent.append(round(b - a, 2))
+    assert silent == [], f"memory event gaps while batches kept coming: {silent} s"
     sample = next(e for _, e in arrivals if e["type"] == "memory")
     assert sample["allocated"] > 0 and sample["total"] > 0  # process RSS and RAM on CPU
     chunk = next(e for _, e in arrivals if e["type"] == "chunk_done")

@@ -112,6 +112,28 @@ class RuntimeProcess:
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.seen if e["type"] == kind]
 
+    def in_flight(self) -> list[int]:
+        """Trials started and not (yet) reported done, as far as the events read say."""
+        done = {e["result"]["number"] for e in self.of("trial_done")}
+        return [e["number"] for e in self.of("trial_started") if e["number"] not in done]
+
+    def pause_with_a_trial_in_flight(self) -> list[int]:
+        """Pauses the sweep (at an epoch's end) where a trial is still training; returns those trials.
+        Paused, the events read are all the runtime has done: a kill timed on an event instead
+        landed late on a loaded box (a trial of these tiny sweeps takes ~0.1 s), after the trial
+        the test meant to interrupt had been told to the study."""
+        while True:
+            self.send({"type": "pause"})
+            paused = self.until(lambda e: e["type"] in ("paused", "sweep_done", "error"))
+            assert paused["type"] == "paused", paused
+            running = self.in_flight()
+            if running:
+                return running
+            # paused between two trials: on to the next one, and pause again
+            self.send({"type": "resume"})
+            started = self.until(lambda e: e["type"] in ("trial_started", "sweep_done", "error"))
+            assert started["type"] == "trial_started", started
+
     def close(self) -> None:
         if self.process.poll() is None:
             self.send({"type": "shutdown"})

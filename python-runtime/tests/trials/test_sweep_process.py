@@ -87,20 +87,22 @@ def test_check_inspect_and_a_sweep_of_exactly_n_trials(tmp_path: Path) -> None:
 def test_sigkill_mid_sweep_then_resume_trains_no_reported_trial_twice(tmp_path: Path) -> None:
     table = write_table(tmp_path / "table.csv")
     run_dir = tmp_path / "run"
-    spec = sweep_spec(table, trials=5, epochs=3)
+    spec = sweep_spec(table, trials=5, epochs=6)  # a pause lands well before the end
     first = RuntimeProcess(hello=False)
     try:
         first.send({"type": "sweep", "spec": spec, "runDir": str(run_dir), "journaled": []})
-        # killed while a third trial trains (asked, so RUNNING in the study), two reported
-        first.until(
+        # killed while a trial trains (asked, so RUNNING in the study), two or more reported:
+        # paused there first, so that what it reported is all it did before the kill
+        trigger = first.until(
             lambda e: (
                 e["type"] == "error" or (e["type"] == "trial_started" and len(first.of("trial_done")) >= 2)
             )
         )
+        assert trigger["type"] == "trial_started", trigger
+        running = first.pause_with_a_trial_in_flight()
     finally:
         first.kill()
     reported = [e["result"]["number"] for e in first.of("trial_done")]
-    running = [e["number"] for e in first.of("trial_started") if e["number"] not in reported]
     assert len(reported) >= 2 and running
     # the journal lost the last record (the study was told before the event went out)
     journaled = reported[:-1]
