@@ -206,7 +206,7 @@ test('the New run form’s Workers and VRAM guard fields: refusals under their f
   await page.getByRole('radiogroup', { name: 'At critical' }).getByText('pause run').click();
   await page.getByRole('button', { name: 'Start run' }).click();
   const status = page.getByRole('status', { name: 'Run status' });
-  await expect(status).toHaveText(/running|done/);
+  await expect(status).toHaveText(/running|done/, { timeout: 120_000 }); // creation checks the model in a fresh runtime
   const card = page.getByRole('table', { name: 'Workers' });
   await expect(card.locator('tr[data-worker]')).toHaveCount(2, { timeout: 120_000 });
   await expect(card.locator('tr[data-worker="w0"] td').nth(1)).toHaveText('cpu');

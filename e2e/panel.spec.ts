@@ -69,7 +69,7 @@ test('a run from the form: charts, pause, resume, a killed worker, "Resume run",
   await page.getByRole('button', { name: 'Start run' }).click();
 
   const status = page.getByRole('status', { name: 'Run status' });
-  await expect(status).toHaveText('running');
+  await expect(status).toHaveText('running', { timeout: 120_000 }); // the run's creation checks the model in a fresh runtime: a loaded box can take more than 30 s
   const vram = page.getByRole('img', { name: 'VRAM' });
   const batch = page.getByRole('img', { name: 'Batch size' });
   await expect.poll(() => points(vram), { timeout: 120_000 }).toBeGreaterThan(3);
