@@ -18,10 +18,10 @@ const TWO = ['--workers', 'cpu,cpu'];
 
 const journal = (out: string): JournalRecord[] => (existsSync(join(out, 'journal.jsonl')) ? records(out) : []);
 
-/** w1's latest runtime pid, once it has finished a unit (so it holds the next ones). */
-async function busyPid(out: string): Promise<number> {
-  await waitFor(() => ofType(journal(out), 'chunk_done').some((record) => record.worker === 'w1'), 'a unit done by w1', 60_000, 2);
-  return ofType(journal(out), 'worker_started').findLast((record) => record.worker === 'w1')!.pid;
+/** A worker's (w1 unless named) latest runtime pid, once it has finished a unit (so it holds the next ones). */
+async function busyPid(out: string, worker = 'w1'): Promise<number> {
+  await waitFor(() => ofType(journal(out), 'chunk_done').some((record) => record.worker === worker), `a unit done by ${worker}`, 120_000, 2);
+  return ofType(journal(out), 'worker_started').findLast((record) => record.worker === worker)!.pid;
 }
 
 describe('--workers cpu,cpu', () => {
@@ -44,15 +44,15 @@ describe('--workers cpu,cpu', () => {
     const child = startCli(embedArgs(corpus, out, [...CHUNK, ...TWO]), ONE_THREAD);
     // Left alone, a worker whose start-up lags (a loaded box) can find the queue already empty: the run is
     // right, but "both did work" is not shown. So each is held (SIGSTOP) while the other does a unit.
-    const pidOf = (worker: string): number | undefined => ofType(journal(out), 'worker_started').find((record) => record.worker === worker)?.pid;
-    const didUnit = (worker: string): boolean => ofType(journal(out), 'chunk_done').some((record) => record.worker === worker);
-    await waitFor(() => pidOf('w0') !== undefined, 'w0 started', 60_000, 2);
-    process.kill(pidOf('w0')!, 'SIGSTOP'); // before its torch is loaded: it cannot have done anything yet
-    await waitFor(() => didUnit('w1'), 'a unit done by w1', 120_000, 2);
-    process.kill(pidOf('w1')!, 'SIGSTOP'); // w1, up and fast, would otherwise empty the queue while w0 loads
-    process.kill(pidOf('w0')!, 'SIGCONT');
-    await waitFor(() => didUnit('w0'), 'a unit done by w0', 120_000, 2);
-    process.kill(pidOf('w1')!, 'SIGCONT');
+    const w0Pid = (): number | undefined => ofType(journal(out), 'worker_started').find((record) => record.worker === 'w0')?.pid;
+    await waitFor(() => w0Pid() !== undefined, 'w0 started', 60_000, 2);
+    const w0 = w0Pid()!;
+    process.kill(w0, 'SIGSTOP'); // before its torch is loaded: it cannot have done anything yet
+    const w1 = await busyPid(out);
+    process.kill(w1, 'SIGSTOP'); // w1, up and fast, would otherwise empty the queue while w0 loads
+    process.kill(w0, 'SIGCONT');
+    await busyPid(out, 'w0');
+    process.kill(w1, 'SIGCONT');
     const result = await child;
     expect(result.exitCode, String(result.stderr)).toBe(0);
     expect(readFileSync(join(out, 'embeddings.npy')).equals(reference)).toBe(true);
